@@ -1,0 +1,274 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CScanSupport
+import Dispatch
+
+/// A directory the walker is in, as the visitor sees it.
+public struct WalkDirectory: Sendable {
+    /// Path relative to the walk's root, without a trailing slash; empty for the root itself.
+    public var relativePath: [UInt8]
+    /// Length of the first path component (the first-level subdirectory), 0 for the root.
+    public var firstComponentLength: Int
+
+    /// The first-level subdirectory this directory is in (empty for the root).
+    public var firstComponent: ArraySlice<UInt8> { relativePath[0..<firstComponentLength] }
+
+    /// `relativePath/name` as bytes.
+    public func child(_ name: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var path = relativePath
+        path.reserveCapacity(relativePath.count + name.count + 1)
+        if !path.isEmpty { path.append(UInt8(ascii: "/")) }
+        path.append(contentsOf: name)
+        return path
+    }
+}
+
+/// Whether the regular files of a directory need their metadata read.
+public enum FileStatPolicy: Sendable {
+    /// statx every regular file (ages, sizes).
+    case stat
+    /// Count regular files from the directory entries' types alone.
+    case countOnly
+}
+
+/// Receives what one walker thread finds. Each thread gets its own visitor, so visitors need no locks;
+/// the results are merged afterwards.
+public protocol WalkVisitor {
+    /// A directory is about to be read; `metadata` is its own statx. Decides whether files need a stat.
+    mutating func enterDirectory(_ directory: WalkDirectory, metadata: FileMetadata?) -> FileStatPolicy
+    /// The directory's entries have all been seen.
+    mutating func leaveDirectory(_ directory: WalkDirectory)
+    /// A regular file; `metadata` is nil under `.countOnly`. `name` is valid only during the call.
+    mutating func regularFile(_ directory: WalkDirectory, name: UnsafeBufferPointer<UInt8>, metadata: FileMetadata?)
+    /// Anything that is neither a regular file nor a directory (never followed, never counted).
+    mutating func anomaly(_ directory: WalkDirectory, name: UnsafeBufferPointer<UInt8>, kind: EntryKind)
+    /// A directory that could not be opened or read.
+    mutating func unreadable(path: [UInt8], errno: Int32)
+}
+
+/// A parallel directory walk over openat/getdents64/statx. It never follows symlinks, holds only
+/// the directories still to visit (never all paths), and treats entries that vanish mid-walk (the
+/// scanner runs concurrently) as gone, not as errors.
+public struct DirectoryWalker: Sendable {
+    public var threads: Int
+    public var wantBirthTime: Bool
+
+    public init(threads: Int = 2, wantBirthTime: Bool = false) {
+        self.threads = max(1, threads)
+        self.wantBirthTime = wantBirthTime
+    }
+
+    /// Walks the tree at `root` and returns one visitor per thread.
+    /// Throws only when the root itself cannot be opened.
+    public func walk<V: WalkVisitor>(root: String, makeVisitor: () -> V) throws(PipelineError) -> [V] {
+        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if rootFD < 0 { throw PipelineError.openingQueue(root, errno: Glibc.errno) }
+        defer { close(rootFD) }
+
+        let queue = WorkQueue()
+        queue.push([WalkDirectory(relativePath: [], firstComponentLength: 0)])
+        let visitors = VisitorSlots((0..<threads).map { _ in makeVisitor() })
+        let wantBirthTime = self.wantBirthTime
+        if threads == 1 {
+            Self.work(queue: queue, rootFD: rootFD, wantBirthTime: wantBirthTime, visitor: &visitors.values[0])
+        } else {
+            DispatchQueue.concurrentPerform(iterations: threads) { index in
+                var visitor = visitors.take(index)
+                Self.work(queue: queue, rootFD: rootFD, wantBirthTime: wantBirthTime, visitor: &visitor)
+                visitors.put(index, visitor)
+            }
+        }
+        return visitors.values
+    }
+
+    private static func work<V: WalkVisitor>(queue: WorkQueue, rootFD: Int32, wantBirthTime: Bool, visitor: inout V) {
+        let bufferSize = 64 * 1024
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 8)
+        defer { buffer.deallocate() }
+        var children: [WalkDirectory] = []
+        while let directory = queue.pop() {
+            children.removeAll(keepingCapacity: true)
+            visit(directory, rootFD: rootFD, buffer: buffer, bufferSize: bufferSize, wantBirthTime: wantBirthTime,
+                  visitor: &visitor, children: &children)
+            queue.finish(pushing: children)
+        }
+    }
+
+    private static func visit<V: WalkVisitor>(
+        _ directory: WalkDirectory, rootFD: Int32, buffer: UnsafeMutableRawPointer, bufferSize: Int,
+        wantBirthTime: Bool, visitor: inout V, children: inout [WalkDirectory]
+    ) {
+        let isRoot = directory.relativePath.isEmpty
+        let fd: Int32 = isRoot
+            ? openat(rootFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            : directory.relativePath.withUnsafeBufferPointer { bytes in
+                var path = Array(bytes)
+                path.append(0)
+                return path.withUnsafeBufferPointer {
+                    $0.baseAddress!.withMemoryRebound(to: CChar.self, capacity: path.count) {
+                        openat(rootFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    }
+                }
+            }
+        if fd < 0 {
+            let error = Glibc.errno
+            switch error {
+            case ENOENT:
+                return  // removed since its parent was read
+            case ELOOP, ENOTDIR:
+                // Replaced by a symlink or a file since its parent was read: report what it is now.
+                let kind: EntryKind
+                if case .success(let meta) = directory.relativePath.withUnsafeBufferPointer({ bytes -> Result<FileMetadata, Errno> in
+                    var path = Array(bytes); path.append(0)
+                    return path.withUnsafeBufferPointer {
+                        $0.baseAddress!.withMemoryRebound(to: CChar.self, capacity: path.count) {
+                            FileMetadata.read(directory: rootFD, name: $0, wantBirthTime: false)
+                        }
+                    }
+                }) { kind = meta.kind } else { return }
+                if kind == .regular || kind == .directory { return }  // counted on a later walk
+                let parent = parentAndName(directory.relativePath)
+                parent.name.withUnsafeBufferPointer {
+                    visitor.anomaly(parent.directory, name: $0, kind: kind)
+                }
+                return
+            default:
+                visitor.unreadable(path: directory.relativePath, errno: error)
+                return
+            }
+        }
+        defer { close(fd) }
+        let ownMetadata: FileMetadata?
+        if case .success(let meta) = FileMetadata.read(descriptor: fd, wantBirthTime: false) { ownMetadata = meta } else { ownMetadata = nil }
+        let policy = visitor.enterDirectory(directory, metadata: ownMetadata)
+        defer { visitor.leaveDirectory(directory) }
+
+        while true {
+            let count = vs_getdents64(fd, buffer, UInt(bufferSize))
+            if count == 0 { break }
+            if count < 0 {
+                let error = Glibc.errno
+                if error == EINTR { continue }
+                visitor.unreadable(path: directory.relativePath, errno: error)
+                break
+            }
+            var offset = 0
+            while offset < count {
+                var inode: UInt64 = 0
+                var type: UInt8 = 0
+                var namePointer: UnsafePointer<CChar>? = nil
+                var next = 0
+                vs_dirent_at(buffer, offset, &inode, &type, &namePointer, &next)
+                offset = next
+                guard let cName = namePointer else { continue }
+                let length = strlen(cName)
+                // Skip "." and "..".
+                if cName[0] == 0x2E && (length == 1 || (length == 2 && cName[1] == 0x2E)) { continue }
+                let name = UnsafeBufferPointer(
+                    start: UnsafeRawPointer(cName).assumingMemoryBound(to: UInt8.self), count: length)
+                var kind = EntryKind(direntType: type)
+                var metadata: FileMetadata? = nil
+                if kind == nil || (kind == .regular && policy == .stat) {
+                    switch FileMetadata.read(directory: fd, name: cName, wantBirthTime: wantBirthTime) {
+                    case .success(let meta):
+                        metadata = meta
+                        kind = meta.kind
+                    case .failure(let error):
+                        if error.rawValue == ENOENT { continue }  // vanished: the scanner moved it
+                        visitor.unreadable(path: directory.child(name), errno: error.rawValue)
+                        continue
+                    }
+                }
+                switch kind! {
+                case .regular:
+                    visitor.regularFile(directory, name: name, metadata: policy == .stat ? metadata : nil)
+                case .directory:
+                    let path = directory.child(name)
+                    children.append(WalkDirectory(
+                        relativePath: path,
+                        firstComponentLength: isRoot ? path.count : directory.firstComponentLength))
+                default:
+                    visitor.anomaly(directory, name: name, kind: kind!)
+                }
+            }
+        }
+    }
+
+    private static func parentAndName(_ path: [UInt8]) -> (directory: WalkDirectory, name: [UInt8]) {
+        guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else {
+            return (WalkDirectory(relativePath: [], firstComponentLength: 0), path)
+        }
+        let parent = Array(path[..<slash])
+        let first = parent.firstIndex(of: UInt8(ascii: "/")) ?? parent.count
+        return (WalkDirectory(relativePath: parent, firstComponentLength: first), Array(path[(slash + 1)...]))
+    }
+}
+
+/// The directories still to visit, shared by the walker threads (a LIFO stack, so memory stays
+/// proportional to the tree's breadth along one path rather than its size).
+final class WorkQueue: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var stack: [WalkDirectory] = []
+    private var inProgress = 0
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    func push(_ items: [WalkDirectory]) {
+        pthread_mutex_lock(&mutex)
+        stack.append(contentsOf: items)
+        pthread_cond_broadcast(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// The next directory, or nil once the stack is empty and no thread can add more.
+    func pop() -> WalkDirectory? {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        while stack.isEmpty {
+            if inProgress == 0 { return nil }
+            pthread_cond_wait(&condition, &mutex)
+        }
+        inProgress += 1
+        return stack.removeLast()
+    }
+
+    /// Marks one popped directory done and adds its subdirectories.
+    func finish(pushing children: [WalkDirectory]) {
+        pthread_mutex_lock(&mutex)
+        stack.append(contentsOf: children)
+        inProgress -= 1
+        if !children.isEmpty || (inProgress == 0 && stack.isEmpty) {
+            pthread_cond_broadcast(&condition)
+        }
+        pthread_mutex_unlock(&mutex)
+    }
+}
+
+/// One visitor slot per thread; each index is touched by one thread only.
+final class VisitorSlots<V>: @unchecked Sendable {
+    var values: [V]
+    private var mutex = pthread_mutex_t()
+    init(_ values: [V]) {
+        self.values = values
+        pthread_mutex_init(&mutex, nil)
+    }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func take(_ index: Int) -> V {
+        pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }
+        return values[index]
+    }
+    func put(_ index: Int, _ value: V) {
+        pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }
+        values[index] = value
+    }
+}

@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An error from looking at the pipeline on disk or from reading its configuration.
+///
+/// `description` is one line naming the path and what to do, fit for a Nagios status line.
+public struct PipelineError: Error, CustomStringConvertible, Sendable {
+    /// What kind of failure this is. New codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Value: Hashable, Sendable {
+            case queueMissing, queueUnreadable, notADirectory, invalidConfig, unknownQueue, io
+        }
+        fileprivate let value: Value
+        /// The queue directory does not exist: the pipeline is broken (the check reports CRITICAL).
+        public static let queueMissing = Code(value: .queueMissing)
+        /// The queue directory exists but cannot be opened or read (the check reports UNKNOWN).
+        public static let queueUnreadable = Code(value: .queueUnreadable)
+        /// The path exists but is not a directory.
+        public static let notADirectory = Code(value: .notADirectory)
+        /// The configuration file is missing, unreadable or malformed.
+        public static let invalidConfig = Code(value: .invalidConfig)
+        /// A queue name was asked for that the layout does not define.
+        public static let unknownQueue = Code(value: .unknownQueue)
+        /// Any other I/O failure.
+        public static let io = Code(value: .io)
+
+        public var description: String {
+            switch value {
+            case .queueMissing: "queue missing"
+            case .queueUnreadable: "queue unreadable"
+            case .notADirectory: "not a directory"
+            case .invalidConfig: "invalid configuration"
+            case .unknownQueue: "unknown queue"
+            case .io: "I/O error"
+            }
+        }
+    }
+
+    public let code: Code
+    /// What happened and how to fix it.
+    public let message: String
+    /// The path involved, escaped for display, if any.
+    public let path: String?
+    /// The errno reported by the system call, if any.
+    public let errno: Int32?
+
+    public init(_ code: Code, _ message: String, path: String? = nil, errno: Int32? = nil) {
+        self.code = code
+        self.message = message
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String { message }
+
+    /// The C library's text for an errno (`strerror`).
+    public static func errnoText(_ value: Int32) -> String {
+        String(cString: strerror(value))
+    }
+
+    /// Maps the failure to open a queue directory to the right code and message.
+    static func openingQueue(_ path: String, errno value: Int32) -> PipelineError {
+        let shown = PathEscaping.display(Array(path.utf8))
+        switch value {
+        case ENOENT:
+            return PipelineError(.queueMissing, "queue directory \(shown) does not exist", path: shown, errno: value)
+        case ENOTDIR:
+            return PipelineError(.notADirectory, "queue path \(shown) is not a directory", path: shown, errno: value)
+        default:
+            return PipelineError(
+                .queueUnreadable, "cannot open queue directory \(shown): \(errnoText(value)) (errno \(value))",
+                path: shown, errno: value)
+        }
+    }
+}

@@ -1,0 +1,208 @@
+import Yams
+
+/// One queue of the pipeline: where uploads wait and where the scanner moves them.
+public struct QueueDefinition: Sendable, Hashable {
+    /// The queue's name as commands and metrics use it (`incoming`, `draft-incoming`).
+    public var name: String
+    /// Absolute path of the directory files wait in.
+    public var incoming: String
+    /// Absolute path of the tree clean files are moved to.
+    public var clean: String
+    /// Absolute path of the tree infected files are moved to.
+    public var infected: String
+    /// The lock file the scanner (and `drain`) hold while processing this queue.
+    public var lock: String
+
+    public init(name: String, incoming: String, clean: String, infected: String, lock: String) {
+        self.name = name
+        self.incoming = incoming
+        self.clean = clean
+        self.infected = infected
+        self.lock = lock
+    }
+
+    /// The tree for an outcome.
+    public func path(for outcome: Outcome) -> String {
+        switch outcome {
+        case .clean: clean
+        case .infected: infected
+        }
+    }
+}
+
+/// Where a processed file ends up.
+public enum Outcome: String, Sendable, CaseIterable, Codable {
+    case clean, infected
+}
+
+/// The whole pipeline on disk: its queues, where commands keep state, and how ages are read.
+///
+/// Every command of the project builds its layout with `load(configFile:root:stateDirectory:)`, so
+/// `--root`, `--config` and `--state-dir` mean the same everywhere.
+public struct PipelineLayout: Sendable, Hashable {
+    /// The asset master this tool was designed for.
+    public static let defaultRoot = "/mnt/uploads/whitehall"
+    /// Where commands keep their own state (the scan journal, the rescan state) by default.
+    public static let defaultStateDirectory = "/var/lib/virus_scan"
+    /// Where `drain` writes lists of newly clean files for the copy-to-slaves job, as the original did.
+    public static let defaultListDirectory = "/tmp/attachments"
+
+    public var root: String
+    public var queues: [QueueDefinition]
+    public var stateDirectory: String
+    public var listDirectory: String
+    public var ageSource: AgeSource
+    /// The temp directory used by the manual clear-queue procedure.
+    public var temp: String
+
+    /// The scan journal: one JSON record per processed file, appended by `drain` and `rescan-clean`.
+    public var journalPath: String { stateDirectory + "/journal.jsonl" }
+    /// The rescan state file that `rescan-clean` keeps up to date.
+    public var rescanStatePath: String { stateDirectory + "/rescan-state.json" }
+
+    public init(root: String, queues: [QueueDefinition], stateDirectory: String = defaultStateDirectory,
+                listDirectory: String = defaultListDirectory, ageSource: AgeSource = .mtime, temp: String? = nil) {
+        self.root = root
+        self.queues = queues
+        self.stateDirectory = stateDirectory
+        self.listDirectory = listDirectory
+        self.ageSource = ageSource
+        self.temp = temp ?? Self.join(root, "temp")
+    }
+
+    /// The default layout under `root`: `incoming` → `clean`/`infected`, `draft-incoming` →
+    /// `draft-clean`/`draft-infected`, locks in `/var/run/virus_scan` as the legacy cron uses.
+    public static func standard(root: String = defaultRoot) -> PipelineLayout {
+        PipelineLayout(root: root, queues: [
+            QueueDefinition(name: "incoming", incoming: join(root, "incoming"), clean: join(root, "clean"),
+                            infected: join(root, "infected"), lock: "/var/run/virus_scan/incoming.lock"),
+            QueueDefinition(name: "draft-incoming", incoming: join(root, "draft-incoming"),
+                            clean: join(root, "draft-clean"), infected: join(root, "draft-infected"),
+                            lock: "/var/run/virus_scan/incoming-draft.lock"),
+        ])
+    }
+
+    /// The layout every command uses: the config file if given (else the standard layout), with
+    /// `root` moving it and `stateDirectory` overriding where state is kept.
+    public static func load(configFile: String?, root: String?, stateDirectory: String? = nil) throws(PipelineError) -> PipelineLayout {
+        var layout: PipelineLayout
+        if let configFile {
+            let text: String
+            do { text = try readTextFile(configFile) } catch {
+                throw PipelineError(.invalidConfig, "cannot read config file \(configFile): \(error)", path: configFile, errno: error.rawValue)
+            }
+            layout = try parse(config: text, source: configFile, rootOverride: root)
+        } else {
+            layout = standard(root: root ?? defaultRoot)
+        }
+        if let stateDirectory { layout.stateDirectory = stateDirectory }
+        return layout
+    }
+
+    /// Parses a YAML config (see `config/virus-scan.yml.example`). Relative paths are under `root`.
+    public static func parse(config text: String, source: String = "config", rootOverride: String? = nil) throws(PipelineError) -> PipelineLayout {
+        let file: ConfigFile
+        do {
+            file = try YAMLDecoder().decode(ConfigFile.self, from: text)
+        } catch {
+            throw PipelineError(.invalidConfig, "invalid config file \(source): \(describe(error))", path: source)
+        }
+        let root = rootOverride ?? file.root ?? defaultRoot
+        guard root.hasPrefix("/") else {
+            throw PipelineError(.invalidConfig, "invalid config file \(source): root must be an absolute path, got \(root)", path: source)
+        }
+        var layout: PipelineLayout
+        if let queues = file.queues {
+            guard !queues.isEmpty else {
+                throw PipelineError(.invalidConfig, "invalid config file \(source): queues is empty", path: source)
+            }
+            var seen = Set<String>()
+            var definitions: [QueueDefinition] = []
+            for queue in queues {
+                guard !queue.name.isEmpty, queue.name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                    throw PipelineError(.invalidConfig, "invalid config file \(source): queue name '\(queue.name)' must be letters, digits, - or _", path: source)
+                }
+                guard seen.insert(queue.name).inserted else {
+                    throw PipelineError(.invalidConfig, "invalid config file \(source): queue '\(queue.name)' is defined twice", path: source)
+                }
+                let prefix = queue.name.hasPrefix("draft-") ? "draft-" : ""
+                definitions.append(QueueDefinition(
+                    name: queue.name,
+                    incoming: join(root, queue.incoming ?? queue.name),
+                    clean: join(root, queue.clean ?? prefix + "clean"),
+                    infected: join(root, queue.infected ?? prefix + "infected"),
+                    lock: join("/var/run/virus_scan", queue.lock ?? "\(queue.name).lock")))
+            }
+            layout = PipelineLayout(root: root, queues: definitions)
+        } else {
+            layout = standard(root: root)
+        }
+        if let state = file.stateDir { layout.stateDirectory = join(root, state) }
+        if let list = file.listDir { layout.listDirectory = join(root, list) }
+        if let temp = file.temp { layout.temp = join(root, temp) }
+        if let source = file.ageSource { layout.ageSource = source }
+        return layout
+    }
+
+    /// The queues named (all of them when `names` is empty), in the order asked.
+    public func queues(named names: [String]) throws(PipelineError) -> [QueueDefinition] {
+        if names.isEmpty { return queues }
+        var result: [QueueDefinition] = []
+        for name in names { result.append(try queue(named: name)) }
+        return result
+    }
+
+    public func queue(named name: String) throws(PipelineError) -> QueueDefinition {
+        guard let queue = queues.first(where: { $0.name == name }) else {
+            let known = queues.map(\.name).joined(separator: ", ")
+            throw PipelineError(.unknownQueue, "unknown queue '\(name)' (this layout has: \(known))")
+        }
+        return queue
+    }
+
+    /// `base/path`, or `path` when it is absolute.
+    static func join(_ base: String, _ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        if base.hasSuffix("/") { return base + path }
+        return base + "/" + path
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let decoding = error as? DecodingError {
+            switch decoding {
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
+                 .dataCorrupted(let context):
+                let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+                return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+            @unknown default:
+                return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+}
+
+/// The YAML config file's shape.
+private struct ConfigFile: Decodable {
+    var root: String?
+    var stateDir: String?
+    var listDir: String?
+    var temp: String?
+    var ageSource: AgeSource?
+    var queues: [Queue]?
+
+    struct Queue: Decodable {
+        var name: String
+        var incoming: String?
+        var clean: String?
+        var infected: String?
+        var lock: String?
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case root, temp, queues
+        case stateDir = "state_dir"
+        case listDir = "list_dir"
+        case ageSource = "age_source"
+    }
+}
