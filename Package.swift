@@ -5,6 +5,13 @@ import PackageDescription
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let yams: Target.Dependency = .product(name: "Yams", package: "Yams")
+// Exporter only (ScanCore and the Nagios check stay free of NIO).
+let hummingbird: Target.Dependency = .product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdCore: Target.Dependency = .product(name: "HummingbirdCore", package: "hummingbird")
+let hummingbirdTesting: Target.Dependency = .product(name: "HummingbirdTesting", package: "hummingbird")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
 
 let package = Package(
     name: "virus-scan-monitoring",
@@ -18,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),  // already under Hummingbird; the Graphite client
     ],
     targets: [
         // C: libclamav (system library, compiles nothing) and the Linux calls Swift cannot import.
@@ -30,13 +40,13 @@ let package = Package(
 
         // Executables (thin)
         .executableTarget(name: "check_virus_scan", dependencies: ["ScanCore", argumentParser, logging]),
-        .executableTarget(name: "exporter", dependencies: ["ScanCore", argumentParser, logging]),
+        .executableTarget(name: "exporter", dependencies: ["ScanCore", argumentParser, logging, hummingbird, hummingbirdCore, serviceLifecycle, nioCore, nioPosix]),
         .executableTarget(name: "virus_scan_fixtures", dependencies: ["ScanCoreTestSupport", argumentParser]),
 
         // Tests
         .testTarget(name: "ScanCoreTests", dependencies: ["ScanCore", "ScanCoreTestSupport", "CClamAV"]),
         .testTarget(name: "CheckVirusScanTests", dependencies: ["check_virus_scan", "ScanCore", "ScanCoreTestSupport", argumentParser]),
-        .testTarget(name: "ExporterTests", dependencies: ["exporter", "ScanCore", "ScanCoreTestSupport"]),
+        .testTarget(name: "ExporterTests", dependencies: ["exporter", "ScanCore", "ScanCoreTestSupport", argumentParser, logging, hummingbird, hummingbirdCore, hummingbirdTesting, serviceLifecycle, nioCore, nioPosix]),
     ],
     swiftLanguageModes: [.v6]
 )

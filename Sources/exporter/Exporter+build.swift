@@ -1,0 +1,103 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import ScanCore
+import ServiceLifecycle
+
+/// Everything `buildApplication(config:)` needs; the command line fills it, tests build it directly.
+struct ExporterConfiguration: Sendable {
+    /// Where the HTTP server binds (port 0: any free port, reported through `onServerRunning`).
+    var listen: ListenAddress = .init(host: "127.0.0.1", port: ListenAddress.defaultPort)
+    /// The collectors run on each scrape.
+    var collectors: [any Collector] = []
+    /// Graphite push; nil disables it.
+    var graphite: GraphiteConfiguration?
+    /// Connections served at once; further ones wait in the listen backlog.
+    var maxConnections: Int = 64
+    /// Idle keep-alive connections (and clients that stop sending) are closed after this.
+    var idleTimeout: Duration = .seconds(30)
+    /// Called with the bound port once the server listens.
+    var onServerRunning: @Sendable (Int) async -> Void = { _ in }
+    var clock: @Sendable () -> Double = { WallClock.now() }
+}
+
+/// The routes: `/metrics`, `/`, `/-/healthy`. Everything else is 404.
+func buildRouter(scraper: Scraper, logger: Logger) -> Router<BasicRequestContext> {
+    let router = Router()
+    router.get("metrics") { _, _ -> Response in
+        let scrape = await scraper.scrape()
+        for problem in scrape.problems {
+            logger.warning("collector failed", metadata: ["collector": "\(problem.collector)", "error": "\(problem.message)"])
+        }
+        let text = PrometheusTextFormat.render(scrape.families)
+        return Response(
+            status: .ok,
+            headers: [.contentType: PrometheusTextFormat.contentType],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+    router.get("/") { _, _ -> Response in
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/html; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: landingPage))
+        )
+    }
+    router.get("-/healthy") { _, _ -> Response in
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: "virus_scan_exporter is Healthy.\n"))
+        )
+    }
+    return router
+}
+
+let landingPage = """
+    <!DOCTYPE html>
+    <html lang="en">
+    <head><meta charset="utf-8"><title>virus_scan_exporter</title></head>
+    <body>
+    <h1>virus_scan_exporter</h1>
+    <p>Prometheus exporter for the virus-scan pipeline: queues, scan waits, outcomes, clamd and signatures.</p>
+    <ul>
+    <li><a href="metrics">Metrics</a></li>
+    <li><a href="-/healthy">Health</a></li>
+    </ul>
+    <p>Version \(ScanCoreVersion.string)</p>
+    </body>
+    </html>
+
+    """
+
+/// The exporter as a service: the HTTP application, with the Graphite pusher (when configured) as a
+/// service of the same group. Run it with `runService()` or inside a `ServiceGroup`.
+func buildApplication(config: ExporterConfiguration, logger: Logger = Logger(label: "virus_scan_exporter")) -> some ApplicationProtocol {
+    let scraper = Scraper(collectors: config.collectors, clock: config.clock)
+    return buildApplication(config: config, scraper: scraper, logger: logger)
+}
+
+func buildApplication(config: ExporterConfiguration, scraper: Scraper, logger: Logger) -> some ApplicationProtocol {
+    let router = buildRouter(scraper: scraper, logger: logger)
+    var services: [any Service] = []
+    if let graphite = config.graphite {
+        services.append(GraphitePusher(configuration: graphite, scraper: scraper, clock: config.clock, logger: logger))
+    }
+    let onServerRunning = config.onServerRunning
+    return Application(
+        router: router,
+        server: .http1(configuration: .init(idleTimeout: TimeAmount.nanoseconds(Int64(config.idleTimeout.seconds * 1e9)))),
+        configuration: .init(
+            address: .hostname(config.listen.host, port: config.listen.port),
+            serverName: "virus_scan_exporter",
+            availableConnectionsDelegate: MaximumAvailableConnections(config.maxConnections)
+        ),
+        services: services,
+        onServerRunning: { channel in
+            logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            await onServerRunning(channel.localAddress?.port ?? 0)
+        },
+        logger: logger
+    )
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Hummingbird
+import Logging
+import ScanCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `virus_scan_exporter`: serves the pipeline's metrics for Prometheus and pushes them to Graphite.
+@main
+struct Exporter: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "virus_scan_exporter",
+        abstract: "Prometheus exporter (and Graphite pusher) for the virus-scan pipeline and clamd.",
+        version: ScanCoreVersion.string
+    )
+
+    @Option(name: .customLong("web.listen-address"), help: "Address to listen on (host:port). Loopback unless told.")
+    var listenAddress: String = "127.0.0.1:\(ListenAddress.defaultPort)"
+
+    @OptionGroup var pipeline: PipelineOptions
+
+    @Option(name: .customLong("graphite.address"), help: "Push to carbon at HOST:PORT (plaintext protocol). Off unless given.")
+    var graphiteAddress: String?
+
+    @Option(name: .customLong("graphite.interval"), help: "Seconds between Graphite pushes.")
+    var graphiteInterval: Double = 60
+
+    @Option(name: .customLong("graphite.prefix"), help: "Graphite path prefix (default virus_scan.<host>).")
+    var graphitePrefix: String?
+
+    @Option(name: .customLong("log.level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard ListenAddress(parsing: listenAddress) != nil else {
+            throw ValidationError("--web.listen-address must be host:port, got '\(listenAddress)'")
+        }
+        if let graphiteAddress, ListenAddress(parsing: graphiteAddress) == nil {
+            throw ValidationError("--graphite.address must be host:port, got '\(graphiteAddress)'")
+        }
+        guard graphiteInterval > 0 else { throw ValidationError("--graphite.interval must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log.level '\(logLevel)'") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "virus_scan_exporter")
+        var config = ExporterConfiguration()
+        config.listen = ListenAddress(parsing: listenAddress)!
+        config.collectors = try pipeline.makeCollectors(logger: logger)
+        if let graphiteAddress, let address = ListenAddress(parsing: graphiteAddress) {
+            config.graphite = GraphiteConfiguration(
+                host: address.host, port: address.port,
+                interval: .milliseconds(Int64(graphiteInterval * 1000)),
+                prefix: graphitePrefix ?? GraphitePlaintext.defaultPrefix(hostname: Self.hostname()))
+        }
+        let app = buildApplication(config: config, logger: logger)
+        // One ServiceGroup: the HTTP server and the Graphite pusher; SIGTERM/SIGINT shut both down gracefully.
+        try await app.runService()
+        logger.info("stopped")
+    }
+
+    static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

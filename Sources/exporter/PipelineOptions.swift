@@ -1,0 +1,54 @@
+import ArgumentParser
+import Logging
+import ScanCore
+
+/// The pipeline options the exporter shares with `check_virus_scan`.
+struct PipelineOptions: ParsableArguments {
+    @Option(help: "Root of the pipeline tree (default \(PipelineLayout.defaultRoot)).")
+    var root: String?
+
+    @Option(help: "Pipeline config file (YAML).")
+    var config: String?
+
+    @Option(name: .customLong("state-dir"), help: "Where the scan journal and rescan state live (default \(PipelineLayout.defaultStateDirectory)).")
+    var stateDirectory: String?
+
+    @Option(help: "Queue to export (repeatable; default: every queue of the layout).")
+    var queue: [String] = []
+
+    @Option(help: "clamd Unix socket.")
+    var socket: String?
+
+    @Option(help: "clamd TCP address (host:port) instead of the socket.")
+    var tcp: String?
+
+    @Option(name: .customLong("database-dir"), help: "ClamAV signature database directory.")
+    var databaseDirectory: String = "/var/lib/clamav"
+
+    @Option(help: "Rescan lock file.")
+    var lock: String?
+
+    @Option(name: .customLong("snapshot.threads"), help: "Threads per directory walk.")
+    var threads: Int = 2
+
+    func validate() throws {
+        if socket != nil && tcp != nil { throw ValidationError("give --socket or --tcp, not both") }
+        if let tcp, ListenAddress(parsing: tcp) == nil { throw ValidationError("--tcp must be host:port, got '\(tcp)'") }
+        guard threads >= 1 else { throw ValidationError("--snapshot.threads must be at least 1") }
+    }
+
+    func layout() throws -> PipelineLayout {
+        try PipelineLayout.load(configFile: config, root: root, stateDirectory: stateDirectory)
+    }
+
+    /// The collectors for these options, in the order they are reported.
+    func makeCollectors(logger: Logger, now: Double = WallClock.now()) throws -> [any Collector] {
+        let layout = try layout()
+        let queues = try layout.queues(named: queue)
+        let options = SnapshotOptions(ageSource: layout.ageSource, topN: 0, olderThan: [], threads: threads)
+        return [
+            QueueCollector(queues: queues, options: options),
+            OutcomeCollector(queues: queues, tracker: ProcessedTracker(countSince: now), options: options),
+        ]
+    }
+}
