@@ -1,0 +1,118 @@
+/// `wait`: the `percentile` (default 90) of the waiting time of the files processed within the
+/// window, tested against -w/-c (seconds). This replaces the statsd timer and its Graphite p90 check.
+public enum WaitCheck {
+    public static func evaluate(
+        _ history: ProcessingHistory, window: Double, percentile: Double, thresholds: Thresholds, verbosity: Int = 0,
+        topN: Int = 10
+    ) -> CheckReport {
+        var report = CheckReport()
+        let label = "wait_p\(PerfDatum.format(percentile))".replacingDots()
+        let records = history.records
+        let windowText = DurationText.format(window)
+        if records.isEmpty {
+            report.results.append(CheckResult(.ok, "no files processed in the last \(windowText) (\(history.source.rawValue))"))
+            report.perfdata.append(PerfDatum("processed", 0, min: 0))
+        } else {
+            let waits = records.map(\.wait).sorted()
+            let value = AgePercentiles.nearestRank(percentile, of: waits)
+            let context = ScalarContext(thresholds)
+            let metric = Metric(label, value, unit: .seconds, min: 0)
+            report.results.append(
+                context.evaluate(metric) {
+                    "p\(PerfDatum.format(percentile)) wait \($0.humanValue) over \(QueueFindings.files(records.count)) processed in the last \(windowText)"
+                })
+            report.perfdata += [
+                context.performance(metric),
+                PerfDatum("wait_max", waits[waits.count - 1], unit: .seconds, min: 0),
+                PerfDatum("processed", Double(records.count), min: 0),
+            ]
+            report.details.append("source: \(history.source.rawValue); waits: median \(DurationText.format(AgePercentiles.nearestRank(50, of: waits))), max \(DurationText.format(waits[waits.count - 1]))")
+            let longest = records.sorted { $0.wait > $1.wait }.prefix(topN)
+            for record in longest {
+                report.details.append("  waited \(DurationText.format(record.wait)): \(record.queue)/\(record.displayPath) (\(record.outcome.rawValue))")
+            }
+        }
+        report.results += history.problems
+        return report
+    }
+}
+
+extension String {
+    /// `wait_p99.9` → `wait_p99_9` (labels stay [a-z0-9_]).
+    func replacingDots() -> String { String(map { $0 == "." ? "_" : $0 }) }
+}
+
+/// `stuck`: CRITICAL for a queue whose oldest file has waited longer than the window while nothing
+/// was processed within it (the scanner is not running). OK when the backlog is empty, or while
+/// files are still being processed.
+public enum StuckCheck {
+    public static func evaluate(
+        _ readings: [QueueReading], history: ProcessingHistory, window: Double, verbosity: Int = 0, topN: Int = 5
+    ) -> CheckReport {
+        var report = CheckReport()
+        let windowText = DurationText.format(window)
+        for reading in readings {
+            guard case .success(let snapshot) = reading.snapshot else { continue }
+            let name = snapshot.queue
+            let processed = history.records.filter { $0.queue == name }
+            let oldest = snapshot.oldestAge ?? 0
+            let state: ServiceState
+            let text: String
+            if snapshot.files == 0 {
+                state = .ok
+                text = "\(name): empty"
+            } else if oldest > window && processed.isEmpty {
+                state = .critical
+                text = "\(name) stuck: oldest file waiting \(DurationText.format(oldest)) and nothing processed in the last \(windowText)"
+            } else if processed.isEmpty {
+                state = .ok
+                text = "\(name): \(QueueFindings.files(snapshot.files)) waiting, oldest \(DurationText.format(oldest))"
+            } else {
+                state = .ok
+                text = "\(name): moving, \(processed.count) processed in the last \(windowText)"
+            }
+            report.results.append(CheckResult(state, text))
+            report.perfdata += [
+                PerfDatum("\(name)_oldest_age", oldest, unit: .seconds, min: 0),
+                PerfDatum("\(name)_processed", Double(processed.count), min: 0),
+            ]
+            if let last = processed.last {
+                report.details.append("[\(state)] \(name): \(QueueFindings.files(snapshot.files)) waiting; last processed \(DurationText.format(snapshot.now - last.processed)) ago: \(last.displayPath)")
+            } else {
+                report.details.append("[\(state)] \(name): \(QueueFindings.files(snapshot.files)) waiting; nothing processed in the last \(windowText) (\(history.source.rawValue))")
+            }
+            for file in snapshot.oldest.prefix(state == .critical ? topN : 0) {
+                report.details.append("  \(DurationText.format(file.age)) \(file.displayPath)")
+            }
+        }
+        report.results += QueueFindings.problems(readings)
+        report.results += history.problems
+        return report
+    }
+}
+
+/// `infected`: the number of files quarantined within the window, tested against -w/-c; they are
+/// listed in the long output (at most `topN`).
+public enum InfectedCheck {
+    public static func evaluate(
+        _ history: ProcessingHistory, window: Double, thresholds: Thresholds, verbosity: Int = 0, topN: Int = 20, now: Double
+    ) -> CheckReport {
+        var report = CheckReport()
+        let infected = history.records.filter { $0.outcome == .infected }
+        let context = ScalarContext(thresholds)
+        let metric = Metric("infected", Double(infected.count), min: 0)
+        let windowText = DurationText.format(window)
+        report.results.append(
+            context.evaluate(metric) { _ in
+                "\(infected.count) \(infected.count == 1 ? "file" : "files") quarantined in the last \(windowText)"
+            })
+        report.perfdata.append(context.performance(metric))
+        for record in infected.reversed().prefix(topN) {
+            let signature = record.signature.map { " \($0)" } ?? ""
+            report.details.append("  \(DurationText.format(now - record.processed)) ago \(record.queue)/\(record.displayPath) (\(ByteText.format(Double(record.size))))\(signature)")
+        }
+        if infected.count > topN { report.details.append("  (\(infected.count - topN) more not listed)") }
+        report.results += history.problems
+        return report
+    }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import ScanCore
+
+/// `--top N`: how many of the oldest files the long output lists per queue.
+struct ListingOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("How many files the long output lists per queue.", valueName: "n"))
+    var top: Int = 10
+
+    func validate() throws {
+        guard (0...1000).contains(top) else { throw ValidationError("--top: must be between 0 and 1000, got \(top)") }
+    }
+}
+
+extension CheckMode {
+    /// Walks every selected queue, naming each one as the watchdog's phase.
+    func readQueues(_ context: CheckContext, topN: Int) throws -> (PipelineLayout, [QueueDefinition], [QueueReading]) {
+        context.phase("loading the pipeline layout")
+        let layout = try common.layout()
+        let queues = try common.selectedQueues(layout)
+        let options = SnapshotOptions(ageSource: layout.ageSource, topN: topN, olderThan: [], threads: 2)
+        var readings: [QueueReading] = []
+        for queue in queues {
+            context.phase("reading queue \(queue.name) (\(queue.incoming))")
+            readings.append(QueueReading.take(queue, now: context.now, options: options))
+        }
+        return (layout, queues, readings)
+    }
+
+    /// What was processed within `window`: from the outcome trees' arrivals.
+    func readHistory(_ context: CheckContext, layout: PipelineLayout, queues: [QueueDefinition], window: Double, outcomes: [Outcome] = Outcome.allCases) -> ProcessingHistory {
+        let options = SnapshotOptions(ageSource: layout.ageSource, topN: 0, olderThan: [], threads: 2)
+        return ProcessingHistory.fromOutcomeTrees(queues, outcomes: outcomes, now: context.now, window: window, options: options, phase: context.phase)
+    }
+}
+
+extension CheckVirusScan {
+    struct Backlog: CheckMode {
+        static let configuration = CommandConfiguration(
+            abstract: "Files waiting in the selected queues together, tested against -w/-c.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var thresholds: ThresholdOptions
+        @OptionGroup var listing: ListingOptions
+
+        func check(_ context: CheckContext) throws -> CheckReport {
+            let ranges = try thresholds.thresholds(.plain)
+            let (_, _, readings) = try readQueues(context, topN: listing.top)
+            return BacklogCheck.evaluate(readings, thresholds: ranges, verbosity: context.verbosity, topN: listing.top)
+        }
+    }
+
+    struct Age: CheckMode {
+        static let configuration = CommandConfiguration(
+            abstract: "Age in seconds of the oldest waiting file, tested against -w/-c (suffixes s, m, h, d).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var thresholds: ThresholdOptions
+        @OptionGroup var listing: ListingOptions
+
+        func check(_ context: CheckContext) throws -> CheckReport {
+            let ranges = try thresholds.thresholds(.seconds)
+            let (_, _, readings) = try readQueues(context, topN: listing.top)
+            return AgeCheck.evaluate(readings, thresholds: ranges, verbosity: context.verbosity, topN: listing.top)
+        }
+    }
+
+    struct Wait: CheckMode {
+        static let configuration = CommandConfiguration(
+            abstract: "A percentile of the wait of the files processed within --window, tested against -w/-c (seconds).")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var thresholds: ThresholdOptions
+        @OptionGroup var listing: ListingOptions
+        @Option(name: .long, help: ArgumentHelp("The percentile tested (0 < p <= 100).", valueName: "p"))
+        var percentile: Double = 90
+        @Option(name: .long, help: ArgumentHelp("How far back processed files count.", valueName: "duration"))
+        var window: String = "10m"
+
+        func check(_ context: CheckContext) throws -> CheckReport {
+            let ranges = try thresholds.thresholds(.seconds)
+            let span = try DurationText.parse(window, option: "--window")
+            guard percentile > 0, percentile <= 100 else {
+                throw CheckError(.invalidArgument, "--percentile: must be more than 0 and at most 100, got \(PerfDatum.format(percentile))")
+            }
+            context.phase("loading the pipeline layout")
+            let layout = try common.layout()
+            let queues = try common.selectedQueues(layout)
+            let history = readHistory(context, layout: layout, queues: queues, window: span)
+            return WaitCheck.evaluate(history, window: span, percentile: percentile, thresholds: ranges, verbosity: context.verbosity, topN: listing.top)
+        }
+    }
+
+    struct Stuck: CheckMode {
+        static let configuration = CommandConfiguration(
+            abstract: "CRITICAL when a file has waited longer than --window and nothing was processed within it.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var listing: ListingOptions
+        @Option(name: .long, help: ArgumentHelp("How long a file may wait while nothing is processed.", valueName: "duration"))
+        var window: String = "30m"
+
+        func check(_ context: CheckContext) throws -> CheckReport {
+            let span = try DurationText.parse(window, option: "--window")
+            let (layout, queues, readings) = try readQueues(context, topN: listing.top)
+            let history = readHistory(context, layout: layout, queues: queues, window: span)
+            return StuckCheck.evaluate(readings, history: history, window: span, verbosity: context.verbosity, topN: listing.top)
+        }
+    }
+
+    struct Infected: CheckMode {
+        static let configuration = CommandConfiguration(
+            abstract: "Files quarantined within --window, tested against -w/-c; listed in the long output.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var thresholds: ThresholdOptions
+        @OptionGroup var listing: ListingOptions
+        @Option(name: .long, help: ArgumentHelp("How far back quarantined files count.", valueName: "duration"))
+        var window: String = "24h"
+
+        func check(_ context: CheckContext) throws -> CheckReport {
+            let ranges = try thresholds.thresholds(.plain)
+            let span = try DurationText.parse(window, option: "--window")
+            context.phase("loading the pipeline layout")
+            let layout = try common.layout()
+            let queues = try common.selectedQueues(layout)
+            let history = readHistory(context, layout: layout, queues: queues, window: span, outcomes: [.infected])
+            return InfectedCheck.evaluate(history, window: span, thresholds: ranges, verbosity: context.verbosity, topN: listing.top, now: context.now)
+        }
+    }
+}

@@ -1,0 +1,91 @@
+import ArgumentParser
+import ScanCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `check_virus_scan MODE [options]`: the Nagios/Icinga plugin for the virus-scan pipeline, and the
+/// home of its remediation commands.
+///
+/// Adding a command is one line: append its type to `modes` (a monitoring mode, a `CheckMode`) or to
+/// `remediation` (anything else, which keeps ArgumentParser's own error handling and exit codes).
+@main
+struct CheckVirusScan: ParsableCommand {
+    /// Monitoring modes: plugin contract (exit 0–3, one status line).
+    static var modes: [any CheckMode.Type] {
+        [Backlog.self, Age.self, Wait.self, Stuck.self, Infected.self]
+    }
+
+    /// Remediation commands (issue 5 and 7): human output, their own exit codes.
+    static var remediation: [any ParsableCommand.Type] {
+        []
+    }
+
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            commandName: "check_virus_scan",
+            abstract: "Monitoring plugin for the virus-scan pipeline (Nagios/Icinga plugin API).",
+            discussion: """
+                The MODE comes first: check_virus_scan backlog -w 10 -c 20.
+                Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also for --help, -V, bad arguments \
+                and the plugin's own timeout). RANGE is Monitoring Plugins range syntax (10, 10:, ~:10, \
+                10:20, @10:20); where seconds are expected a suffix s, m, h or d is accepted.
+                Show a mode's options with: check_virus_scan MODE --help
+                """,
+            subcommands: modes.map { $0 as any ParsableCommand.Type } + remediation)
+    }
+
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, remediation.contains(where: { $0._commandName == first }) {
+            // Remediation commands keep ArgumentParser's behaviour (stderr, usage exit codes).
+            do {
+                var command = try parseAsRoot(arguments)
+                try command.run()
+                Glibc.exit(0)
+            } catch {
+                exit(withError: error)
+            }
+        }
+        let output = pluginOutput(arguments)
+        output.write()
+        Glibc.exit(output.exitCode)
+    }
+
+    /// The plugin's answer for `arguments` (argv without the program name).
+    static func pluginOutput(_ arguments: [String]) -> PluginOutput {
+        let modeNames = modes.map { $0._commandName }
+        let options = arguments.prefix { $0 != "--" }
+        if options.contains("-V") || options.contains("--version") {
+            return PluginOutput(text: "check_virus_scan \(ScanCoreVersion.string)\n", exitCode: ServiceState.unknown.exitCode)
+        }
+        let wantsHelp = options.contains("-h") || options.contains("--help") || options.first == "help"
+        if !wantsHelp {
+            guard let first = arguments.first else {
+                return .unknown("no mode given: use check_virus_scan MODE [options], MODE one of \(modeNames.joined(separator: ", "))")
+            }
+            if !modeNames.contains(first) {
+                if first.hasPrefix("-") {
+                    return .unknown("the mode must come first: check_virus_scan MODE [options], MODE one of \(modeNames.joined(separator: ", "))")
+                }
+                return .unknown("unknown mode '\(first)': use one of \(modeNames.joined(separator: ", "))")
+            }
+        }
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot(arguments)
+        } catch {
+            if exitCode(for: error) == .success {
+                // --help: the full help text, exit 3 as the guidelines ask.
+                return PluginOutput(text: fullMessage(for: error) + "\n", exitCode: ServiceState.unknown.exitCode)
+            }
+            let mode = arguments.first ?? ""
+            return .unknown("\(message(for: error)) (see check_virus_scan \(mode) --help)")
+        }
+        guard let mode = command as? any CheckMode else {
+            return PluginOutput(text: helpMessage() + "\n", exitCode: ServiceState.unknown.exitCode)
+        }
+        return mode.runAsPlugin()
+    }
+}

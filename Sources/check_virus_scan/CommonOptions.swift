@@ -1,0 +1,78 @@
+import ArgumentParser
+import ScanCore
+
+/// Options every mode understands (shared with the remediation subcommands).
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Root of the pipeline tree (default \(PipelineLayout.defaultRoot)).", valueName: "dir"))
+    var root: String?
+
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file naming the queues and trees.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where the scan journal and the rescan state are kept (default \(PipelineLayout.defaultStateDirectory)).", valueName: "dir"))
+    var stateDir: String?
+
+    @Option(name: .customLong("queue"), help: ArgumentHelp("A queue to look at; repeat for several (default: every queue of the layout, incoming and draft-incoming).", valueName: "name"))
+    var queues: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("clamd's Unix socket (default \(ClamdDefaults.socket)).", valueName: "path"))
+    var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp("clamd over TCP instead of the socket.", valueName: "host:port"))
+    var tcp: String?
+
+    @Option(name: .long, help: ArgumentHelp("The signature database directory.", valueName: "dir"))
+    var databaseDir: String = ClamdDefaults.databaseDirectory
+
+    @Option(name: [.customShort("t"), .long], help: ArgumentHelp("The plugin's own time limit (seconds, or 90s, 2m); it then exits UNKNOWN.", valueName: "seconds"))
+    var timeout: String = "10"
+
+    @Flag(name: .shortAndLong, help: "More detail; repeat up to three times.")
+    var verbose: Int
+
+    @Option(name: .long, help: ArgumentHelp("Where a file's \"placed on disk\" time comes from: mtime or btime.", valueName: "source"))
+    var ageSource: AgeSource?
+
+    @Option(name: .long, help: ArgumentHelp("Measure ages from this time (epoch seconds) instead of the clock; for tests.", visibility: .hidden))
+    var now: Double?
+
+    /// The time limit in seconds.
+    func timeLimit() throws(CheckError) -> Double {
+        let seconds = try DurationText.parse(timeout, option: "--timeout")
+        guard seconds > 0 else { throw CheckError(.invalidArgument, "--timeout: must be more than 0 seconds") }
+        return seconds
+    }
+
+    /// The pipeline layout from `--config`/`--root`/`--state-dir`/`--age-source`.
+    func layout() throws -> PipelineLayout {
+        var layout = try PipelineLayout.load(configFile: config, root: root, stateDirectory: stateDir)
+        if let ageSource { layout.ageSource = ageSource }
+        return layout
+    }
+
+    /// The selected queues, in the order asked.
+    func selectedQueues(_ layout: PipelineLayout) throws -> [QueueDefinition] {
+        try layout.queues(named: queues)
+    }
+}
+
+/// Defaults of the clamd-related options.
+enum ClamdDefaults {
+    static let socket = "/var/run/clamav/clamd.ctl"
+    static let databaseDirectory = "/var/lib/clamav"
+}
+
+extension AgeSource: ExpressibleByArgument {}
+
+/// `-w`/`-c` for modes that test one number.
+struct ThresholdOptions: ParsableArguments {
+    @Option(name: .shortAndLong, parsing: .unconditional, help: ArgumentHelp("Warning range (Monitoring Plugins syntax: 10, 10:, ~:10, 10:20, @10:20).", valueName: "range"))
+    var warning: String?
+
+    @Option(name: .shortAndLong, parsing: .unconditional, help: ArgumentHelp("Critical range; tested before the warning range.", valueName: "range"))
+    var critical: String?
+
+    func thresholds(_ unit: ThresholdRange.Unit) throws(CheckError) -> Thresholds {
+        try Thresholds(warning: warning, critical: critical, unit: unit)
+    }
+}
