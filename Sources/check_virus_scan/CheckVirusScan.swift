@@ -72,9 +72,14 @@ struct CheckVirusScan: ParsableCommand {
                 return .unknown("unknown mode '\(first)': use one of \(modeNames.joined(separator: ", "))")
             }
         }
-        let command: any ParsableCommand
         do {
-            command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(arguments)
+            guard let mode = command as? any CheckMode else {
+                // ArgumentParser's help command: its run() throws the help request.
+                try command.run()
+                return PluginOutput(text: helpMessage() + "\n", exitCode: ServiceState.unknown.exitCode)
+            }
+            return mode.runAsPlugin()
         } catch {
             if exitCode(for: error) == .success {
                 // --help: the full help text, exit 3 as the guidelines ask.
@@ -83,9 +88,5 @@ struct CheckVirusScan: ParsableCommand {
             let mode = arguments.first ?? ""
             return .unknown("\(message(for: error)) (see check_virus_scan \(mode) --help)")
         }
-        guard let mode = command as? any CheckMode else {
-            return PluginOutput(text: helpMessage() + "\n", exitCode: ServiceState.unknown.exitCode)
-        }
-        return mode.runAsPlugin()
     }
 }

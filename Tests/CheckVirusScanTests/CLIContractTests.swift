@@ -35,11 +35,16 @@ struct CLIContractTests {
         #expect(run.stderr == "")
     }
 
-    @Test(arguments: [["--help"], ["-h"], ["backlog", "--help"], ["age", "-h"], ["help"]])
-    func helpExitsThree(_ arguments: [String]) throws {
+    @Test(arguments: [
+        (["--help"], "USAGE: check_virus_scan <subcommand>"), (["-h"], "USAGE: check_virus_scan <subcommand>"),
+        (["help"], "USAGE: check_virus_scan <subcommand>"), (["backlog", "--help"], "USAGE: check_virus_scan backlog "),
+        (["age", "-h"], "USAGE: check_virus_scan age "), (["help", "wait"], "USAGE: check_virus_scan wait "),
+        (["stuck", "-w", "x", "--help"], "USAGE: check_virus_scan stuck "),
+    ])
+    func helpExitsThree(_ arguments: [String], _ usage: String) throws {
         let run = try Plugin.run(arguments)
         #expect(run.exitCode == 3, "\(run)")
-        #expect(run.stdout.contains("USAGE: check_virus_scan"), "\(run)")
+        #expect(run.stdout.contains(usage), "\(run)")
         #expect(run.stderr == "")
     }
 

@@ -1,0 +1,321 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The shipped Icinga 2 configuration, checked by a real icinga2: validation with `daemon -C`, and a
+/// foreground daemon that runs the plugin through the `virus_scan` CheckCommand while the test ages
+/// a backlog, with states and perfdata read back from the PerfdataWriter's files.
+@Suite("Icinga 2", .serialized, .enabled(if: Icinga.available))
+struct IcingaTests {
+    @Test func shippedConfigValidates() throws {
+        let icinga = try Icinga()
+        let run = try icinga.run(["daemon", "-C", "-c", Icinga.shipped + "/test-main.conf"])
+        #expect(run.exitCode == 0, "\(run.output)")
+        #expect(run.output.contains("Instantiated 10 Services."), "\(run.output)")
+        #expect(run.output.contains("Finished validating the configuration file(s)."))
+
+        let objects = try icinga.objects()
+        let services = objects.filter { $0["type"] as? String == "Service" }.compactMap { $0["name"] as? String }.sorted()
+        let expected = ["age", "backlog", "infected", "stuck", "wait"].flatMap { mode in
+            ["incoming", "draft-incoming"].map { "virus-scan-\(mode)-\($0)" }
+        }.sorted()
+        #expect(services == expected)
+
+        func vars(_ name: String) -> [String: Any] {
+            let object = objects.first { $0["type"] as? String == "Service" && $0["name"] as? String == name }
+            return (object?["properties"] as? [String: Any])?["vars"] as? [String: Any] ?? [:]
+        }
+        let wait = vars("virus-scan-wait-incoming")
+        #expect(wait["virus_scan_mode"] as? String == "wait")
+        #expect(wait["virus_scan_warning"] as? Int == 1200)
+        #expect(wait["virus_scan_critical"] as? Int == 2400)
+        #expect(wait["virus_scan_percentile"] as? Int == 90)
+        #expect(wait["virus_scan_queue"] as? String == "incoming")
+        #expect(vars("virus-scan-stuck-draft-incoming")["virus_scan_window"] as? String == "30m")
+        #expect(vars("virus-scan-backlog-draft-incoming")["virus_scan_warning"] as? Int == 50)
+        #expect(vars("virus-scan-backlog-incoming")["virus_scan_warning"] as? Int == 100)
+        #expect(vars("virus-scan-age-incoming")["virus_scan_critical"] as? String == "40m")
+
+        let command = try #require(objects.first { $0["type"] as? String == "CheckCommand" && $0["name"] as? String == "virus_scan" })
+        let properties = try #require(command["properties"] as? [String: Any])
+        #expect(properties["timeout"] as? Int == 30)
+        let commandVars = try #require(properties["vars"] as? [String: Any])
+        #expect(commandVars["virus_scan_timeout"] as? Int == 20)
+        let arguments = try #require(properties["arguments"] as? [String: Any])
+        for (key, value) in arguments {
+            let argument = try #require(value as? [String: Any], "\(key)")
+            #expect((argument["description"] as? String)?.isEmpty == false, "\(key) has no description")
+        }
+    }
+
+    /// The validator really validates: a service naming an unknown command is rejected.
+    @Test func brokenConfigIsRejected() throws {
+        let icinga = try Icinga()
+        let main = icinga.base + "/broken.conf"
+        try """
+            const CustomPluginDir = "/nonexistent"
+            include <itl>
+            include "\(Icinga.shipped)/virus_scan.conf"
+            object Host "h" { check_command = "dummy" }
+            object Service "s" { host_name = "h"; check_command = "virus_scan_typo" }
+            """.write(toFile: main, atomically: true, encoding: .utf8)
+        let run = try icinga.run(["daemon", "-C", "-c", main])
+        #expect(run.exitCode == 1)
+        #expect(run.output.contains("virus_scan_typo"), "\(run.output)")
+    }
+
+    /// Every option the CheckCommand passes is one the plugin accepts (in some mode's --help).
+    @Test func everyCommandOptionExistsInThePlugin() throws {
+        let text = try String(contentsOfFile: Icinga.shipped + "/virus_scan.conf", encoding: .utf8)
+        let keys = text.matches(of: #/"(--[a-z-]+)" = \{/#).map { String($0.1) }
+        #expect(keys.count >= 15)
+        var help = ""
+        for mode in ["backlog", "age", "wait", "stuck", "infected"] { help += try Plugin.run([mode, "--help"]).stdout }
+        for key in keys { #expect(help.contains(key), "\(key) is not an option of check_virus_scan") }
+    }
+
+    /// Icinga's own perfdata parser accepts every item the plugin prints, with the same numbers.
+    @Test func perfdataParsesInIcinga() throws {
+        let tree = try PipelineTree()
+        try tree.file("incoming/a", size: 1234, age: 90)
+        let run = try Plugin.run(tree.args("age", ["-w", "1m", "-c", "@2m:3m"]))
+        #expect(run.exitCode == 1)
+        let items = run.statusLine.split(separator: "|")[1].split(separator: " ")
+        let icinga = try Icinga()
+        for item in items {
+            let parsed = try icinga.run(["console", "-e", "parse_performance_data(\"\(item)\")"])
+            #expect(parsed.exitCode == 0, "\(item): \(parsed.output)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(parsed.output.utf8)) as? [String: Any], "\(item): \(parsed.output)")
+            let mine = try #require(PerfItem.parseAll("x | " + item).first)
+            #expect(json["label"] as? String == mine.label)
+            #expect((json["value"] as? NSNumber)?.doubleValue == mine.value, "\(item) → \(json)")
+        }
+        let age = try icinga.run(["console", "-e", "parse_performance_data(\"'oldest_age'=90s;60;@120:180;0\")"])
+        #expect(age.output.contains("\"unit\":\"seconds\"") && age.output.contains("\"warn\":60") && age.output.contains("\"min\":0"), "\(age.output)")
+        #expect(items.first == "'oldest_age'=90s;60;@120:180;0")
+    }
+
+    /// A real icinga2 in the foreground runs the shipped CheckCommand every second; the test ages the
+    /// backlog and reads OK, then WARNING, then CRITICAL back from the perfdata files.
+    @Test func daemonRunsTheCheckThroughTheStates() throws {
+        let icinga = try Icinga()
+        let tree = try PipelineTree()
+        for index in 0..<3 { try tree.file("incoming/f\(index).pdf", age: 60) }
+        let perf = icinga.base + "/perfdata"
+        try FileManager.default.createDirectory(atPath: perf, withIntermediateDirectories: true)
+        func service(_ name: String, _ mode: String, _ vars: String) -> String {
+            """
+            object Service "\(name)" {
+              host_name = "e2e"
+              check_command = "virus_scan"
+              check_interval = 1s
+              retry_interval = 1s
+              max_check_attempts = 1
+              vars.virus_scan_mode = "\(mode)"
+              vars.virus_scan_root = "\(tree.root)"
+              vars.virus_scan_state_dir = "\(tree.root)/state"
+              vars.virus_scan_queue = [ "incoming" ]
+              \(vars)
+            }
+
+            """
+        }
+        let main = icinga.base + "/main.conf"
+        try ("""
+            const CustomPluginDir = "\((Plugin.binary as NSString).deletingLastPathComponent)"
+            const NodeName = "e2e"
+            const ZoneName = NodeName
+            include <itl>
+            include "\(Icinga.shipped)/virus_scan.conf"
+            object CheckerComponent "checker" { }
+            object PerfdataWriter "perfdata" {
+              service_perfdata_path = "\(perf)/service-perfdata"
+              service_temp_path = "\(perf)/service-perfdata.tmp"
+              host_perfdata_path = "\(perf)/host-perfdata"
+              host_temp_path = "\(perf)/host-perfdata.tmp"
+              service_format_template = "SERVICE::$service.name$\\tSTATE::$service.state$\\tCODE::$service.state_id$\\tPERFDATA::$service.perfdata$\\tOUTPUT::$service.output$"
+              rotation_interval = 1s
+            }
+            object Host "e2e" {
+              check_command = "dummy"
+              enable_active_checks = false
+            }
+
+            """
+            + service("backlog", "backlog", "vars.virus_scan_warning = 5\n  vars.virus_scan_critical = 10")
+            + service("age", "age", "vars.virus_scan_warning = \"20m\"\n  vars.virus_scan_critical = \"40m\"")
+            + service("stuck", "stuck", "vars.virus_scan_window = \"30m\"")
+        ).write(toFile: main, atomically: true, encoding: .utf8)
+
+        let daemon = try icinga.start(["daemon", "-c", main, "-x", "warning"])
+        defer { daemon.stop() }
+
+        // 1: three fresh files.
+        let ok = try icinga.waitFor(perf, after: Date().timeIntervalSince1970, states: ["backlog": "OK", "age": "OK", "stuck": "OK"], daemon: daemon)
+        #expect(ok["backlog"]?.perfdata.hasPrefix("backlog=3;5;10;0 ") == true, "\(ok)")
+        #expect(ok["backlog"]?.output.hasPrefix("VIRUS_SCAN OK - 3 files queued; oldest 1m") == true, "\(ok)")
+
+        // 2: seven files, 25 minutes old.
+        for index in 3..<7 { try tree.file("incoming/f\(index).pdf", age: 60) }
+        for index in 0..<7 { try tree.setAge("incoming/f\(index).pdf", 25 * 60 + (Date().timeIntervalSince1970 - tree.now)) }
+        let warning = try icinga.waitFor(perf, after: Date().timeIntervalSince1970, states: ["backlog": "WARNING", "age": "WARNING", "stuck": "OK"], daemon: daemon)
+        #expect(warning["backlog"]?.code == 1)
+        #expect(warning["backlog"]?.perfdata.hasPrefix("backlog=7;5;10;0 ") == true, "\(warning)")
+        #expect(warning["age"]?.output.hasPrefix("VIRUS_SCAN WARNING - oldest waiting file 25m") == true, "\(warning)")
+        #expect(warning["age"]?.output.contains(" old: incoming/f") == true, "\(warning)")
+        #expect(warning["age"]?.output.contains("(warning above 20m); 7 files queued") == true, "\(warning)")
+        let agePerf = try #require(warning["age"]?.perfdata.split(separator: " ").first)
+        #expect(agePerf.hasPrefix("oldest_age=15") && agePerf.hasSuffix("s;1200;2400;0"), "\(agePerf)")
+
+        // 3: twelve files, 45 minutes old, nothing processed: everything CRITICAL.
+        for index in 7..<12 { try tree.file("incoming/f\(index).pdf", age: 60) }
+        for index in 0..<12 { try tree.setAge("incoming/f\(index).pdf", 45 * 60 + (Date().timeIntervalSince1970 - tree.now)) }
+        let critical = try icinga.waitFor(perf, after: Date().timeIntervalSince1970, states: ["backlog": "CRITICAL", "age": "CRITICAL", "stuck": "CRITICAL"], daemon: daemon)
+        #expect(critical["backlog"]?.code == 2)
+        #expect(critical["backlog"]?.output.hasPrefix("VIRUS_SCAN CRITICAL - 12 files queued (critical above 10); oldest 45m") == true, "\(critical)")
+        #expect(critical["stuck"]?.output.hasPrefix("VIRUS_SCAN CRITICAL - incoming stuck: oldest file waiting 45m") == true, "\(critical)")
+        #expect(critical["stuck"]?.output.contains(" and nothing processed in the last 30m") == true, "\(critical)")
+        #expect(critical["stuck"]?.perfdata.hasPrefix("incoming_oldest_age=2") == true)
+    }
+}
+
+/// A throw-away icinga2 environment: every directory it writes is under a temp dir.
+struct Icinga {
+    static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/icinga2") && getuid() == 0 }
+    /// The repository's icinga/ directory (absolute, as icinga2 needs for includes).
+    static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("icinga").path
+
+    let base: String
+
+    init() throws {
+        base = FileManager.default.temporaryDirectory.appendingPathComponent("icinga-\(UUID().uuidString.prefix(8))").path
+        for directory in ["data", "cache", "log", "spool", "run"] {
+            try FileManager.default.createDirectory(atPath: base + "/" + directory, withIntermediateDirectories: true)
+        }
+    }
+
+    /// Constants that keep icinga2 out of /var and let it run as root.
+    var defines: [String] {
+        [
+            "-D", "DataDir=\(base)/data", "-D", "CacheDir=\(base)/cache", "-D", "LogDir=\(base)/log",
+            "-D", "SpoolDir=\(base)/spool", "-D", "InitRunDir=\(base)/run", "-D", "RunAsUser=root", "-D", "RunAsGroup=root",
+        ]
+    }
+
+    struct Output {
+        var output: String
+        var exitCode: Int32
+    }
+
+    func run(_ arguments: [String]) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/icinga2")
+        process.arguments = arguments + (arguments.first == "console" ? [] : defines)
+        process.currentDirectoryURL = URL(fileURLWithPath: base)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(output: String(decoding: data, as: UTF8.self), exitCode: process.terminationStatus)
+    }
+
+    /// The objects file `daemon -C` wrote (netstrings of JSON objects).
+    func objects() throws -> [[String: Any]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: base + "/cache/icinga2.debug"))
+        var objects: [[String: Any]] = []
+        var index = data.startIndex
+        while index < data.endIndex {
+            guard let colon = data[index...].firstIndex(of: UInt8(ascii: ":")),
+                let length = Int(String(decoding: data[index..<colon], as: UTF8.self))
+            else { break }
+            let body = data[(colon + 1)..<(colon + 1 + length)]
+            if let object = try JSONSerialization.jsonObject(with: body) as? [String: Any] { objects.append(object) }
+            index = colon + 1 + length + 1
+        }
+        return objects
+    }
+
+    final class Daemon {
+        let process: Process
+        let log: String
+        init(process: Process, log: String) {
+            self.process = process
+            self.log = log
+        }
+        func stop() {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+    }
+
+    func start(_ arguments: [String]) throws -> Daemon {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/icinga2")
+        process.arguments = arguments + defines
+        process.currentDirectoryURL = URL(fileURLWithPath: base)
+        let log = base + "/daemon.out"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return Daemon(process: process, log: log)
+    }
+
+    struct Record: CustomStringConvertible {
+        var state: String
+        var code: Int
+        var perfdata: String
+        var output: String
+        var description: String { "\(state) \(output.prefix(200)) | \(perfdata)" }
+    }
+
+    /// Waits (up to `limit` seconds) until the latest result of each service written after `after`
+    /// has the wanted state; returns those results.
+    func waitFor(_ directory: String, after: Double, states: [String: String], daemon: Daemon, limit: Double = 60) throws -> [String: Record] {
+        let deadline = Date().addingTimeInterval(limit)
+        var latest: [String: Record] = [:]
+        while Date() < deadline {
+            guard daemon.process.isRunning else {
+                let log = (try? String(contentsOfFile: daemon.log, encoding: .utf8)) ?? ""
+                Issue.record("icinga2 exited: \(log)")
+                return latest
+            }
+            latest = [:]
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0.hasPrefix("service-perfdata.") && !$0.hasSuffix(".tmp") }
+                .compactMap { name -> (Double, String)? in
+                    guard let stamp = Double(name.split(separator: ".").last ?? "") else { return nil }
+                    return (stamp, name)
+                }
+                .filter { $0.0 >= after.rounded(.down) + 1 }
+                .sorted { $0.0 < $1.0 }
+            for (_, name) in files {
+                let text = (try? String(contentsOfFile: directory + "/" + name, encoding: .utf8)) ?? ""
+                for record in text.components(separatedBy: "SERVICE::").dropFirst() {
+                    let fields = record.components(separatedBy: "\t")
+                    guard fields.count >= 5 else { continue }
+                    func value(_ key: String) -> String {
+                        let field = fields.first { $0.hasPrefix(key + "::") } ?? ""
+                        return String(field.dropFirst(key.count + 2))
+                    }
+                    latest[fields[0]] = Record(
+                        state: value("STATE"), code: Int(value("CODE")) ?? -1, perfdata: value("PERFDATA"),
+                        output: fields[4...].joined(separator: "\t").replacingOccurrences(of: "OUTPUT::", with: ""))
+                }
+            }
+            if states.allSatisfy({ latest[$0.key]?.state == $0.value }) { return latest }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        Issue.record("timed out waiting for \(states); latest: \(latest)")
+        return latest
+    }
+}
