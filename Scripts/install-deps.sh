@@ -8,6 +8,7 @@ packages=(
   icinga2-bin icinga2-common monitoring-plugins-basic       # icinga2 daemon -C and the end-to-end check test
   graphite-carbon python3-whisper                           # carbon-cache and whisper-fetch for the Graphite test
   zip unzip                                                 # building archive fixtures
+  time                                                      # /usr/bin/time -v for peak RSS in Benchmarks/
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -75,3 +75,11 @@ long vs_send_fd(int sock, int fd_to_pass, const void *payload, unsigned long pay
     memcpy(CMSG_DATA(cmsg), &fd_to_pass, sizeof(int));
     return (long)sendmsg(sock, &msg, MSG_NOSIGNAL);
 }
+
+int vs_thread_setfsuid(uint32_t uid) {
+    return (int)syscall(SYS_setfsuid, uid);
+}
+
+int vs_mkfifoat(int dirfd, const char *path, uint32_t mode) {
+    return mkfifoat(dirfd, path, (mode_t)mode);
+}

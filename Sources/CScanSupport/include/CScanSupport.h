@@ -45,6 +45,14 @@ void vs_syslog(const char *ident, int facility, int priority, const char *messag
 /// sendmsg with one SCM_RIGHTS file descriptor and the given payload bytes.
 long vs_send_fd(int sock, int fd_to_pass, const void *payload, unsigned long payload_len);
 
+/// setfsuid(2) for the calling thread only (the raw system call; credentials are per thread in
+/// the kernel). Tests use it to read a tree as an unprivileged user while running as root.
+/// Returns the previous filesystem uid.
+int vs_thread_setfsuid(uint32_t uid);
+
+/// mknodat for a FIFO (tests create one to prove it is never counted).
+int vs_mkfifoat(int dirfd, const char *path, uint32_t mode);
+
 #ifdef __cplusplus
 }
 #endif

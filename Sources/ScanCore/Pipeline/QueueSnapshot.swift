@@ -28,6 +28,13 @@ public struct AgePercentiles: Sendable, Hashable {
     public var p99: Double
     public var max: Double
 
+    public init(p50: Double, p90: Double, p99: Double, max: Double) {
+        self.p50 = p50
+        self.p90 = p90
+        self.p99 = p99
+        self.max = max
+    }
+
     /// Nearest-rank percentile `p` (0 < p ≤ 100) of `sortedAscending`, which must not be empty.
     public static func nearestRank(_ p: Double, of sortedAscending: [Double]) -> Double {
         precondition(!sortedAscending.isEmpty)
