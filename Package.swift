@@ -43,6 +43,9 @@ let package = Package(
         .executableTarget(name: "exporter", dependencies: ["ScanCore", argumentParser, logging, hummingbird, hummingbirdCore, serviceLifecycle, nioCore, nioPosix]),
         .executableTarget(name: "virus_scan_fixtures", dependencies: ["ScanCoreTestSupport", argumentParser]),
 
+        // Benchmark drivers (not installed)
+        .executableTarget(name: "snapshot_bench", dependencies: ["ScanCore"]),
+
         // Tests
         .testTarget(name: "ScanCoreTests", dependencies: ["ScanCore", "ScanCoreTestSupport", "CClamAV"]),
         .testTarget(name: "CheckVirusScanTests", dependencies: ["check_virus_scan", "ScanCore", "ScanCoreTestSupport", argumentParser]),
