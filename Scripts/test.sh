@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command (README): installs what is missing, builds, runs every test suite.
+# The tests start their own clamd, icinga2, Prometheus and carbon-cache on loopback and in temp dirs.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash Scripts/install-deps.sh || exit 1
+log=$(mktemp /tmp/virus-scan-tests.XXXXXX)
+swift test 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# One plain closing line for CI: Swift Testing's summary, restated.
+summary=$(grep -E 'Test run with [0-9]+ tests? in [0-9]+ suites? (passed|failed)' "$log" | tail -n 1)
+total=$(sed -nE 's/.*Test run with ([0-9]+) tests?.*/\1/p' <<<"$summary")
+failed_tests=$(grep -E '^✘ Test ' "$log" | grep -E ' failed after ' | wc -l | tr -d ' ')
+rm -f "$log"
+if [ -n "$total" ]; then
+  echo "swift-test: $((total - failed_tests)) passed, ${failed_tests} failed"
+fi
+exit "$status"
