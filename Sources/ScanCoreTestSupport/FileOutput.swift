@@ -106,3 +106,25 @@ public final class BufferedWriter {
         if rc != 0 { throw FixtureError.errno("cannot close", path) }
     }
 }
+
+extension FileOutput {
+    /// The names in `directory` (without `.` and `..`).
+    public static func list(_ directory: String) throws -> [String] {
+        guard let dir = opendir(directory) else { throw FixtureError.errno("cannot open directory", directory) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Whether `path` is a regular file (following symlinks).
+    public static func isRegularFile(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+}
