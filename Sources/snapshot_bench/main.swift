@@ -15,11 +15,13 @@ func printError(_ text: String) {
 var arguments = Array(CommandLine.arguments.dropFirst())
 var threads = 2
 var outcomeWindow: Double? = nil
+var nowOffset: Double = 0
 while let first = arguments.first, first.hasPrefix("--") {
     arguments.removeFirst()
     switch first {
     case "--threads": threads = Int(arguments.removeFirst()) ?? 2
     case "--outcome-window": outcomeWindow = Double(arguments.removeFirst())
+    case "--now-offset": nowOffset = Double(arguments.removeFirst()) ?? 0  // pretend "now" is later (history)
     case "--make-tree":
         // --make-tree FILES DIRS DIR: FILES files spread over DIRS directories, ages 0-2 days.
         let files = Int(arguments.removeFirst())!, dirs = Int(arguments.removeFirst())!, root = arguments.removeFirst()
@@ -32,7 +34,7 @@ guard let path = arguments.first else {
     printError("usage: snapshot_bench [--threads N] [--outcome-window SECONDS] [--make-tree FILES DIRS DIR] DIR")
     exit(2)
 }
-let now = WallClock.now()
+let now = WallClock.now() + nowOffset
 do {
     if let window = outcomeWindow {
         let snapshot = try OutcomeSnapshot.take(queue: "bench", outcome: .clean, path: path, now: now, window: window,
