@@ -51,10 +51,9 @@ public enum Corpus {
         try FileOutput.makeDirectory(directory)
         var summary = Summary(files: [], infected: [], bytes: 0)
         for index in 0..<count {
-            var rng = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(index))
             let folder = directory + "/upload-" + pad(index / 100, 4)
             if index % 100 == 0 { try FileOutput.makeDirectory(folder) }
-            let (name, bytes, infected) = file(index: index, rng: &rng)
+            let (name, bytes, infected) = generate(index: index, seed: seed)
             let path = folder + "/" + name
             try FileOutput.write(bytes, to: path)
             summary.files.append(path)
@@ -62,6 +61,13 @@ public enum Corpus {
             summary.bytes += bytes.count
         }
         return summary
+    }
+
+    /// File `index` of the corpus for `seed`, without writing it: its name, bytes and whether it
+    /// holds EICAR.
+    public static func generate(index: Int, seed: UInt64 = 1) -> (name: String, bytes: [UInt8], infected: Bool) {
+        var rng = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(index))
+        return file(index: index, rng: &rng)
     }
 
     private static func pad(_ n: Int, _ width: Int) -> String {

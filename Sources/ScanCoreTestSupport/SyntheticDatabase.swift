@@ -35,6 +35,15 @@ public enum SyntheticDatabase {
         public var logical: Int
 
         public var total: Int { md5 + sha256 + peSectionMD5 + peSectionSHA256 + body + logical }
+
+        public init(md5: Int, sha256: Int, peSectionMD5: Int, peSectionSHA256: Int, body: Int, logical: Int) {
+            self.md5 = md5
+            self.sha256 = sha256
+            self.peSectionMD5 = peSectionMD5
+            self.peSectionSHA256 = peSectionSHA256
+            self.body = body
+            self.logical = logical
+        }
     }
 
     /// The mix for each size (the small fixture's 5 signatures come on top).
@@ -55,8 +64,14 @@ public enum SyntheticDatabase {
     /// signatures written.
     @discardableResult
     public static func write(_ size: Size, to directory: String, seed: UInt64 = 1) throws -> Int {
+        try write(mix(size), to: directory, seed: seed)
+    }
+
+    /// Writes a database with a custom mix (tests use small ones) plus the small fixture files.
+    /// Returns the number of signatures written.
+    @discardableResult
+    public static func write(_ mix: Mix, to directory: String, seed: UInt64 = 1) throws -> Int {
         try SignatureFixtures.writeSmall(to: directory)
-        let mix = mix(size)
         if mix.total == 0 { return 5 }
         let base = directory + "/synthetic"
         try writeHashes(base + ".hdb", count: mix.md5, digestBytes: 16, sizeFirst: false, seed: seed &+ 1)

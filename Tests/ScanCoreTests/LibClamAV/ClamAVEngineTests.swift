@@ -153,6 +153,14 @@ struct ClamAVEngineTests {
         let engine = try ClamAVEngine(databaseDirectory: tree.path("db"))
         #expect(engine.signatureCount == 5)
         #expect(engine.loadedVersions == .init(daily: 27_901, dailyBuildTimestamp: 1_764_072_000))
+        // The fixture's build time is a year old: libclamav warns, and the load still succeeds.
+        #expect(
+            engine.loadWarnings == [
+                "**************************************************",
+                "***  The virus database is older than 7 days!  ***",
+                "***   Please update it as soon as possible.    ***",
+                "**************************************************",
+            ])
         #expect(engine.scan(path: try Self.writeEicar(tree)) == .infected(signature: "Eicar-Test-Signature.UNOFFICIAL"))
     }
 
@@ -164,6 +172,30 @@ struct ClamAVEngineTests {
         let error = #expect(throws: ClamAVError.self) { try ClamAVEngine(databaseDirectory: tree.path("db")) }
         #expect(error?.code == .malformedDatabase)
         #expect(error?.libclamavError == "Can't verify database integrity")
+        let db = tree.path("db")
+        #expect(
+            error?.libclamavMessages == [
+                "cli_decodesig: Resulting signature too large (128 vs 16).",
+                "Can't load \(db)/daily.cvd: Can't verify database integrity",
+                "cli_loaddbdir: error loading database \(db)/daily.cvd",
+            ])
+    }
+
+    @Test func cldWithUnsignedInfoIsRejected() throws {
+        let tree = try TemporaryTree(prefix: "vseng")
+        try SignatureFixtures.writeSmall(to: tree.path("src"))
+        try tree.directory("db")
+        try DatabaseContainer.write(from: tree.path("src"), to: tree.path("db/daily.cld"), version: 27_903)
+        let error = #expect(throws: ClamAVError.self) { try ClamAVEngine(databaseDirectory: tree.path("db")) }
+        #expect(error?.code == .malformedDatabase)
+        let db = tree.path("db")
+        #expect(error?.libclamavError == "Malformed database")
+        #expect(
+            error?.libclamavMessages == [
+                "cli_loadinfo: Digital signature not found", "Can't load daily.info: Malformed database",
+                "cli_tgzload: Can't load daily.info", "Can't load \(db)/daily.cld: Malformed database",
+                "cli_loaddbdir: error loading database \(db)/daily.cld",
+            ])
     }
 
     static func writeEicar(_ tree: TemporaryTree) throws -> String {
