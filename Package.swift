@@ -46,6 +46,7 @@ let package = Package(
         // Benchmark drivers (not installed)
         .executableTarget(name: "snapshot_bench", dependencies: ["ScanCore"]),
         .executableTarget(name: "scan_bench", dependencies: ["ScanCore"]),
+        .executableTarget(name: "clamd_bench", dependencies: ["ScanCore"]),
 
         // Tests
         .testTarget(name: "ScanCoreTests", dependencies: ["ScanCore", "ScanCoreTestSupport", "CClamAV"]),
