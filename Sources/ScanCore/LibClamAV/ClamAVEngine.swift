@@ -55,7 +55,7 @@ public final class ClamAVEngine: Sendable {
         try handle.set(CL_ENGINE_MAX_SCANSIZE, limits.maxScanSize, name: "the maximum scan size")
         try handle.set(CL_ENGINE_MAX_RECURSION, Int64(limits.maxRecursion), name: "the maximum recursion")
         try handle.set(CL_ENGINE_MAX_FILES, Int64(limits.maxFiles), name: "the maximum number of files")
-        let inventory = try? SignatureDatabaseInventory.read(directory: databaseDirectory)
+        let inventory = try? SignatureDatabaseInventory.read(directory: databaseDirectory, containersOnly: true)
         // CL_DB_STDOPT, a macro Swift does not import.
         let standard = UInt32(CL_DB_PHISHING | CL_DB_PHISHING_URLS | CL_DB_BYTECODE)
         let loaded = try handle.load(databaseDirectory, options: standard)

@@ -90,7 +90,7 @@ public struct SignatureDatabaseInventory: Sendable {
     /// The plain database formats this inventory lists (file extensions without the dot).
     public static let plainFormats: Set<String> = [
         "hdb", "hsb", "hdu", "hsu", "mdb", "msb", "mdu", "msu", "ndb", "ndu", "ldb", "ldu", "cdb", "idb", "gdb",
-        "imp", "fp", "sfp", "ign", "ign2", "ftm", "cfg", "pdb", "gdb", "wdb", "yar", "yara", "cbc", "crb", "pwdb",
+        "imp", "fp", "sfp", "ign", "ign2", "ftm", "cfg", "pdb", "wdb", "yar", "yara", "cbc", "crb", "pwdb",
         "info",
     ]
 
@@ -161,6 +161,14 @@ public struct SignatureDatabaseInventory: Sendable {
     /// - Throws: `.directoryUnreadable` when the directory cannot be listed. A single bad file is
     ///   recorded in ``problems`` instead.
     public static func read(directory: String) throws(SignatureDatabaseError) -> SignatureDatabaseInventory {
+        try read(directory: directory, containersOnly: false)
+    }
+
+    /// With `containersOnly`, only the container headers are read (512 bytes each): what the
+    /// engine needs for the versions, without reading hundreds of megabytes of plain databases.
+    static func read(directory: String, containersOnly: Bool) throws(SignatureDatabaseError)
+        -> SignatureDatabaseInventory
+    {
         var names: [String] = []
         guard let dir = opendir(directory) else {
             throw SignatureDatabaseError.io(.directoryUnreadable, "open database directory", directory, errno: errno)
@@ -193,7 +201,7 @@ public struct SignatureDatabaseInventory: Sendable {
                     }
                     containers.append(
                         Container(fileName: fileName, name: base, kind: kind, path: path, header: header, fileSize: size))
-                } else if plainFormats.contains(format) {
+                } else if plainFormats.contains(format), !containersOnly {
                     guard try DatabaseFile.isRegularFile(path) else { continue }
                     if format == "ign2" || format == "ign" {
                         let text = try DatabaseFile.readText(path)

@@ -164,6 +164,19 @@ struct ClamAVEngineTests {
         #expect(engine.scan(path: try Self.writeEicar(tree)) == .infected(signature: "Eicar-Test-Signature.UNOFFICIAL"))
     }
 
+    @Test func loadedVersionsNameMainAndDaily() throws {
+        let tree = try TemporaryTree(prefix: "vseng")
+        try SignatureFixtures.writeSmall(to: tree.path("src"))
+        try tree.directory("db")
+        let now = Int64(time(nil))
+        try DatabaseContainer.write(from: tree.path("src"), to: tree.path("db/main.cud"), version: 62, buildTimestamp: now - 86400)
+        try DatabaseContainer.write(from: tree.path("src"), to: tree.path("db/daily.cud"), version: 27_950, buildTimestamp: now)
+        let engine = try ClamAVEngine(databaseDirectory: tree.path("db"))
+        #expect(engine.signatureCount == 10)
+        #expect(engine.loadWarnings == [])
+        #expect(engine.loadedVersions == .init(main: 62, daily: 27_950, dailyBuildTimestamp: now))
+    }
+
     @Test func unsignedCVDIsRejected() throws {
         let tree = try TemporaryTree(prefix: "vseng")
         try SignatureFixtures.writeSmall(to: tree.path("src"))
