@@ -1,0 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The queue's lock, taken exactly as the legacy cron's `setlock -n` takes it: `flock(LOCK_EX |
+/// LOCK_NB)` on the lock file (created if missing), held until the lock is released or the
+/// process exits. A second run, or the legacy scanner, finds it held and gives up at once.
+public final class QueueLock: @unchecked Sendable {
+    public let path: String
+    private var fd: Int32
+
+    /// Who holds a lock, for the message.
+    public struct Holder: Sendable, Hashable, CustomStringConvertible {
+        public var pid: Int32
+        /// `/proc/PID/cmdline` with spaces for NULs (empty when unreadable).
+        public var command: String
+        public var description: String { command.isEmpty ? "pid \(pid)" : "pid \(pid) (\(command))" }
+    }
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    deinit { release() }
+
+    /// Takes the lock or throws ``RemediationError/Code/lockHeld`` naming the holder(s).
+    public static func acquire(_ path: String) throws(RemediationError) -> QueueLock {
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            let directory = String(path[..<slash])
+            if access(directory, F_OK) != 0 { _ = makeDirectories(directory) }
+        }
+        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o664)
+        if fd < 0 && (errno == EACCES || errno == EROFS) { fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
+        if fd < 0 {
+            let error = errno
+            throw RemediationError(.lockUnavailable, "cannot open lock file \(path): \(RemediationError.text(error))")
+        }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let error = errno
+            if error == EINTR { continue }
+            close(fd)
+            if error == EWOULDBLOCK {
+                let holders = Self.holders(path)
+                let who = holders.isEmpty ? "another process" : holders.map(\.description).joined(separator: ", ")
+                throw RemediationError(.lockHeld, "lock \(path) is held by \(who): another run is processing this queue; nothing was touched")
+            }
+            throw RemediationError(.lockUnavailable, "cannot lock \(path): \(RemediationError.text(error))")
+        }
+        return QueueLock(path: path, fd: fd)
+    }
+
+    /// The processes holding a flock on `path` (from /proc/locks), with their command lines.
+    public static func holders(_ path: String) -> [Holder] {
+        guard let found = try? LockProbe.holders(of: path) else { return [] }
+        return found.map { Holder(pid: $0.pid, command: commandLine(of: $0.pid)) }
+    }
+
+    /// Releases the lock (closing the descriptor). Idempotent.
+    public func release() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+    }
+
+    static func commandLine(of pid: Int32) -> String {
+        guard let bytes = try? readFileBytes("/proc/\(pid)/cmdline", limit: 4096) else { return "" }
+        var parts = bytes.split(separator: 0, omittingEmptySubsequences: true).map { PathEscaping.display($0) }
+        if parts.count > 8 { parts = Array(parts.prefix(8)) + ["…"] }
+        return parts.joined(separator: " ")
+    }
+
+    /// mkdir -p with mode 0755; false on failure.
+    static func makeDirectories(_ path: String) -> Bool {
+        if path.isEmpty || access(path, F_OK) == 0 { return true }
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            _ = makeDirectories(String(path[..<slash]))
+        }
+        return mkdir(path, 0o755) == 0 || errno == EEXIST
+    }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import ScanCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes of the remediation commands (documented in each command's help).
+enum RemediationExit {
+    /// Done: every file that was ready reached its outcome tree (drain); no virus found (scan).
+    static let ok: Int32 = 0
+    /// drain: some files stayed queued (scan error, size limit, conflict, changed while scanning,
+    /// move failure) or the list/journal could not be written. scan: a virus was found.
+    static let attention: Int32 = 1
+    /// The command could not run (no engine, queue or tree missing, clamd not back, bad input).
+    static let failed: Int32 = 2
+    /// drain: another run holds the queue's lock; nothing was touched (EX_TEMPFAIL).
+    static let lockHeld: Int32 = 75
+}
+
+/// Options for the pipeline layout (the same meaning as the check modes' options).
+struct LayoutOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Root of the pipeline tree (default \(PipelineLayout.defaultRoot)).", valueName: "dir"))
+    var root: String?
+
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file naming the queues and trees.", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Where the scan journal is kept (default \(PipelineLayout.defaultStateDirectory)).", valueName: "dir"))
+    var stateDir: String?
+
+    @Option(name: .customLong("queue"), help: ArgumentHelp("A queue to drain; repeat for several (default: every queue of the layout).", valueName: "name"))
+    var queues: [String] = []
+
+    func layout() throws -> PipelineLayout {
+        try PipelineLayout.load(configFile: config, root: root, stateDirectory: stateDir)
+    }
+}
+
+/// Options choosing and reaching the scanning engine (drain, scan).
+struct EngineOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("auto (clamd when it answers PING, else libclamav), clamd or libclamav.", valueName: "engine"))
+    var engine: EngineChoice = .auto
+
+    @Option(name: .long, help: ArgumentHelp("clamd's unix socket (default \(ClamdDefaults.socket)); FILDES scanning.", valueName: "path"))
+    var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp("A clamd TCP address (INSTREAM); repeat to spread the work over several daemons.", valueName: "host:port"))
+    var tcp: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The signature database directory (for --engine libclamav).", valueName: "dir"))
+    var databaseDir: String = ClamdDefaults.databaseDirectory
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Files scanned at once (default: the number of cores).", valueName: "n"))
+    var jobs: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Per-file scan time limit in seconds.", valueName: "seconds"))
+    var scanTimeout: Int = 120
+
+    func endpoints() throws -> [ClamdEndpoint] {
+        if !tcp.isEmpty {
+            return try tcp.map { text throws(ClamdError) -> ClamdEndpoint in
+                try ClamdEndpoint(parsing: text.hasPrefix("tcp:") ? text : "tcp:" + text)
+            }
+        }
+        return [.unix(path: socket ?? ClamdDefaults.socket)]
+    }
+
+    var jobCount: Int { max(1, jobs ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    func makeScanner(verbose: Bool) throws -> any FileScanner {
+        try ScannerFactory.make(choice: engine, endpoints: try endpoints(), databaseDirectory: databaseDir,
+                                scanTimeout: .seconds(scanTimeout),
+                                notes: { if verbose { standardError($0) } })
+    }
+}
+
+extension EngineChoice: ExpressibleByArgument {}
+
+/// A line on stderr.
+func standardError(_ text: String) {
+    writeStandardError(text + "\n")
+}
+
+/// Raw bytes to file descriptor 2.
+func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes[offset...].withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        offset += n
+    }
+}
+
+/// Parses 10, 10s, 5m, 2h into seconds.
+func parseSeconds(_ text: String, option: String) throws -> Double {
+    var number = Substring(text)
+    var factor = 1.0
+    if let last = number.last, let unit = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(last)] {
+        factor = unit
+        number = number.dropLast()
+    }
+    guard let value = Double(number), value >= 0 else {
+        throw ValidationError("\(option): expected seconds (10, 10s, 5m), got '\(text)'")
+    }
+    return value * factor
+}
+
+/// Parses 100, 100K, 30M, 1G into bytes.
+func parseBytes(_ text: String, option: String) throws -> Int64 {
+    var number = Substring(text)
+    var factor: Int64 = 1
+    if let last = number.last?.uppercased(), let unit = ["K": Int64(1) << 10, "M": 1 << 20, "G": 1 << 30][last] {
+        factor = unit
+        number = number.dropLast()
+    }
+    guard let value = Int64(number), value >= 0 else {
+        throw ValidationError("\(option): expected bytes (1000, 100K, 30M, 1G), got '\(text)'")
+    }
+    return value * factor
+}
