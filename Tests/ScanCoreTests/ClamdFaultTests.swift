@@ -42,6 +42,23 @@ struct ClamdFaultTests {
         ) { () throws(ClamdError) in try client.version() }
     }
 
+    @Test("a socket this user may not write to is permissionDenied")
+    func permissionDenied() throws {
+        let fake = try FakeClamd(.garbage)
+        #expect(chmod(fake.socketPath, 0o600) == 0)
+        let client = ClamdClient(endpoint: fake.endpoint, timeouts: Self.short)
+        let outcome = ResultBox<Result<Duration, ClamdError>>()
+        withFilesystemUID {  // as "nobody": root's CAP_DAC_OVERRIDE is dropped on this thread
+            outcome.value = Result { () throws(ClamdError) in try client.ping() }
+        }
+        let result = try #require(outcome.value)
+        expectClamdError(
+            .permissionDenied,
+            "permission denied connecting to clamd at unix:\(fake.socketPath): run as a user allowed on the socket (clamd.conf LocalSocketGroup/LocalSocketMode)"
+        ) { () throws(ClamdError) in try result.get() }
+        #expect(fake.connectionsAccepted == 0)
+    }
+
     @Test("a closed TCP port is connectionRefused")
     func refusedPort() throws {
         let port = try ClamdProcess.freeLoopbackPort()
