@@ -147,6 +147,12 @@ extension CheckVirusScan {
 
             signal(SIGTERM) { _ in rescanStopRequested.store(true, ordering: .relaxed) }
             signal(SIGINT) { _ in rescanStopRequested.store(true, ordering: .relaxed) }
+            // A parent may have started us with these blocked (posix_spawn keeps the mask): unblock them.
+            var stopSignals = sigset_t()
+            sigemptyset(&stopSignals)
+            sigaddset(&stopSignals, SIGTERM)
+            sigaddset(&stopSignals, SIGINT)
+            pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
 
             var endpoints: [ClamdEndpoint] = []
             if let tcp = common.tcp {

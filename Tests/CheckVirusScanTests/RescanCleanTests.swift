@@ -367,4 +367,42 @@ struct RescanCleanTests {
         #expect(try f.journal().compactMap(\.action).sorted() == ["dropped-duplicate", "moved"])
         #expect(try f.state().detections == 2)
     }
+
+    @Test func hostileNamesAreScannedAndMovedByteExact() throws {
+        let f = try RescanFixture()
+        let name: [UInt8] = Array("up/n".utf8) + [0xFF, 0x0A] + Array(" -rf \\x.com".utf8)
+        _ = try f.tree.file(Array("clean/".utf8) + name, contents: EICAR.bytes, mtime: 1_700_000_000)
+        _ = try f.tree.file(Array("clean/up/-n".utf8), contents: Array("clean text".utf8))
+        let run = try f.run()
+        #expect(run.exitCode == 1, "\(run)")
+        let infected = listTree(f.root + "/infected")
+        #expect(Array(infected.keys) == [name])
+        #expect(infected[name]?.contents == EICAR.bytes)
+        #expect(Array(listTree(f.root + "/clean").keys) == [Array("up/-n".utf8)])
+        #expect(try f.journal().map(\.path) == ["up/n\\xff\\n -rf \\\\x.com"])
+        #expect(RescanPath.unescape(try f.journal()[0].path) == name)
+    }
+
+    @Test func sigtermStopsAfterTheFilesInFlightAndTheNextRunResumes() throws {
+        let f = try RescanFixture()
+        try f.populate("clean", count: 80, minSize: 2000, maxSize: 2001)
+        let process = try f.start(["--max-rate", "40k"])
+        #expect(waitUntil(20) { ((try? f.state())?.filesDone ?? 0) >= 5 }, "\(f.output())")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 3, "\(f.output())")
+        #expect(f.output().contains("rescan-clean: stopped (asked to stop); the next run resumes."), "\(f.output())")
+        let stopped = try f.state()
+        #expect(!stopped.completed)
+        #expect(stopped.trees[0].doneBeyond == [])
+        let scannedBefore = try f.auditRecords().count
+        #expect(scannedBefore == stopped.filesDone)
+        let resumed = try f.run()
+        #expect(resumed.exitCode == 0, "\(resumed)")
+        // A graceful stop finishes what it started: nothing is scanned twice.
+        let records = try f.auditRecords()
+        #expect(records.count == 80)
+        #expect(Set(records.map(\.path)).count == 80)
+        #expect(try f.state().filesDone == 80)
+    }
 }
