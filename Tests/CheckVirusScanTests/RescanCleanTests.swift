@@ -405,4 +405,26 @@ struct RescanCleanTests {
         #expect(Set(records.map(\.path)).count == 80)
         #expect(try f.state().filesDone == 80)
     }
+
+    @Test func aBacklogAppearingMidPassPausesEveryScanningThread() throws {
+        let f = try RescanFixture()
+        try f.populate("clean", count: 60, minSize: 2000, maxSize: 2001)
+        let process = try f.start(["--max-rate", "40k", "--yield-after", "60"])
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        #expect(waitUntil(20) { ((try? f.state())?.filesDone ?? 0) >= 5 }, "\(f.output())")
+        try f.tree.file("incoming/late/waiting.pdf", size: 10, mtime: Date().timeIntervalSince1970 - 300)
+        #expect(waitUntil(10) { (try? f.state())?.yielding == true }, "\(f.output())")
+        usleep(300_000)  // the files being scanned when it started yielding finish
+        let settled = try f.auditRecords().count
+        let doneWhileYielding = try f.state().filesDone
+        usleep(800_000)
+        #expect(try f.auditRecords().count == settled)
+        #expect(try f.state().filesDone == doneWhileYielding)
+        #expect(doneWhileYielding < 60)
+        #expect(unlink(f.root + "/incoming/late/waiting.pdf") == 0)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(f.output())")
+        #expect(try f.state().filesDone == 60)
+        #expect(try f.auditRecords().count == 60)
+    }
 }

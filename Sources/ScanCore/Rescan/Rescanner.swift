@@ -303,6 +303,7 @@ public final class Rescanner: Sendable {
         let threads = (0..<configuration.jobs).map { _ in
             spawnThread { [self] in
                 while let item = queue.pop() {
+                    tracker.waitWhileYielding()  // files already handed out wait too
                     let result = process(item, tree: tree, tracker: tracker)
                     workerStats.add(result)
                     tracker.complete(item.sequence, result: result)
@@ -798,6 +799,14 @@ final class ProgressTracker: @unchecked Sendable {
             state.progress.yieldingSince = since
             save(&state, forceDurable: true)
         }
+        pthread_cond_broadcast(&condition)
+    }
+
+    /// Blocks a scanning thread while the pass yields.
+    func waitWhileYielding() {
+        pthread_mutex_lock(&mutex)
+        while state.progress.yielding && state.failure == nil { pthread_cond_wait(&condition, &mutex) }
+        pthread_mutex_unlock(&mutex)
     }
 
     func endTree(_ index: Int) {
