@@ -66,23 +66,25 @@ find "$CORPUS" -type f -print0 | xargs -0 cat >/dev/null   # warm the page cache
 echo "== ours: rescan-clean --jobs $JOBS (libclamav, report-only)"
 OURS_OUT=$(mktemp)
 start=$(date +%s.%N)
-"$BIN/check_virus_scan" rescan-clean --root "$ROOT" --state-dir "$ROOT/state" --queue incoming \
+/usr/bin/time -f "%U %S" -o "$OURS_OUT.time" "$BIN/check_virus_scan" rescan-clean --root "$ROOT" --state-dir "$ROOT/state" --queue incoming \
     --engine libclamav --database-dir "$DB" --jobs "$JOBS" --lock "$ROOT/rescan.lock" \
     --report-only --new-pass --no-syslog >"$OURS_OUT" 2>&1 || true   # exit 1: infected files found
 OURS_WALL=$(elapsed "$start" "$(date +%s.%N)")
 OURS_INFECTED=$(grep -c '^INFECTED ' "$OURS_OUT" || true)
 OURS_ERRORS=$(grep -c '^ERROR ' "$OURS_OUT" || true)
 grep -q 'pass completed' "$OURS_OUT" || { echo "rescan-clean did not complete:" >&2; cat "$OURS_OUT" >&2; exit 1; }
-echo "   wall $OURS_WALL s, infected $OURS_INFECTED, errors $OURS_ERRORS"
+OURS_CPU=$(awk 'END { printf "%.2f", $1 + $2 }' "$OURS_OUT.time")
+echo "   wall $OURS_WALL s, cpu $OURS_CPU s ($(awk -v c="$OURS_CPU" -v w="$OURS_WALL" 'BEGIN { printf "%.2f", c / w }') cores obtained), infected $OURS_INFECTED, errors $OURS_ERRORS"
 
 echo "== legacy: clamscan -r -d DB --no-summary --stdout"
 LEGACY_OUT=$(mktemp)
 start=$(date +%s.%N)
-clamscan -r -d "$DB" --no-summary --stdout "$CORPUS" >"$LEGACY_OUT" 2>&1 || true
+/usr/bin/time -f "%U %S" -o "$LEGACY_OUT.time" clamscan -r -d "$DB" --no-summary --stdout "$CORPUS" >"$LEGACY_OUT" 2>&1 || true
 LEGACY_WALL=$(elapsed "$start" "$(date +%s.%N)")
 LEGACY_INFECTED=$(grep -c ' FOUND$' "$LEGACY_OUT" || true)
 LEGACY_ERRORS=$(grep -c ' ERROR$' "$LEGACY_OUT" || true)
-echo "   wall $LEGACY_WALL s, infected $LEGACY_INFECTED, errors $LEGACY_ERRORS"
+LEGACY_CPU=$(awk 'END { printf "%.2f", $1 + $2 }' "$LEGACY_OUT.time")
+echo "   wall $LEGACY_WALL s, cpu $LEGACY_CPU s ($(awk -v c="$LEGACY_CPU" -v w="$LEGACY_WALL" 'BEGIN { printf "%.2f", c / w }') cores obtained), infected $LEGACY_INFECTED, errors $LEGACY_ERRORS"
 
 echo "== result ($CORPUS_FILES files, $DATABASE database, load included)"
 awk -v f="$CORPUS_FILES" -v bytes="$CORPUS_BYTES" -v o="$OURS_WALL" -v l="$LEGACY_WALL" -v j="$JOBS" 'BEGIN {
@@ -98,4 +100,8 @@ awk -v f="$CORPUS_FILES" -v bytes="$CORPUS_BYTES" -v o="$OURS_WALL" -v l="$LEGAC
 if [ "$OURS_INFECTED" != "$LEGACY_INFECTED" ]; then
     echo "   MISMATCH: ours found $OURS_INFECTED infected files, clamscan $LEGACY_INFECTED" >&2
 fi
-rm -f "$OURS_OUT" "$LEGACY_OUT"
+awk -v o="$OURS_CPU" -v l="$LEGACY_CPU" -v w="$OURS_WALL" 'BEGIN {
+    printf "   cpu: ours %.2f s, legacy %.2f s (per-file work ratio %.2f); ours got %.2f of 2 cores\n", o, l, l / o, o / w
+    if (o / w < 1.7) print "   NOTE: ours did not get 2 cores (busy machine): the wall ratio understates it; rerun on an idle machine"
+}'
+rm -f "$OURS_OUT" "$LEGACY_OUT" "$OURS_OUT.time" "$LEGACY_OUT.time"
