@@ -49,13 +49,13 @@ extension CheckVirusScan {
         @Option(name: .long, help: ArgumentHelp("Files scanned at once (default: the number of cores).", valueName: "n"))
         var jobs: Int?
 
-        @Option(name: .long, help: ArgumentHelp("The lock held while running (default \(Rescan.defaultLock), which the rescan mode looks at).", valueName: "path"))
+        @Option(name: .long, help: ArgumentHelp("The lock held while running; the rescan mode looks at the same file.", valueName: "path"))
         var lock: String = Rescan.defaultLock
 
         @Option(name: .long, help: ArgumentHelp("The state file (default <state dir>/rescan-state.json).", valueName: "path"))
         var stateFile: String?
 
-        @Option(name: .long, help: ArgumentHelp("Pause while an incoming queue has files waiting longer than this (seconds, or 60s, 2m).", valueName: "duration"))
+        @Option(name: .long, help: ArgumentHelp("Pause while an incoming queue has files waiting longer than this (seconds, or 90s, 2m).", valueName: "duration"))
         var yieldAfter: String = "60"
 
         @Option(name: .long, help: ArgumentHelp("Scan at most this many bytes per second (suffixes k, M, G).", valueName: "rate"))
