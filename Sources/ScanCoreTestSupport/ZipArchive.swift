@@ -1,5 +1,5 @@
-/// Builds a zip archive in memory with stored (uncompressed) or deflate-compressed-as-stored
-/// entries: enough for libclamav to unpack (docx/xlsx containers, an EICAR inside a zip) with no
+/// Builds a zip archive in memory with stored (uncompressed) entries: enough for libclamav to
+/// unpack (docx/xlsx containers, an EICAR inside a zip) with no
 /// dependency on a zip library. Entries carry a fixed timestamp so output is deterministic.
 public struct ZipArchive {
     private var body: [UInt8] = []
