@@ -79,6 +79,9 @@ extension CheckVirusScan {
         @Flag(name: .long, help: "Do not log to syslog.")
         var noSyslog = false
 
+        @Flag(name: .long, help: "For an hourly cron job (as the legacy rescan ran): print nothing when another run holds the lock or the pass already completed (the exit codes stay).")
+        var cron = false
+
         @Option(name: .long, help: ArgumentHelp("How often to look at the incoming queues (seconds).", visibility: .hidden))
         var yieldCheckInterval: Double = 1
 
@@ -140,8 +143,12 @@ extension CheckVirusScan {
             do {
                 held = try RescanLock.acquire(lock)
             } catch {
+                if error.code == .lockHeld {
+                    if !cron { complain(error.message) }
+                    return Exit.lockHeld
+                }
                 complain(error.message)
-                return error.code == .lockHeld ? Exit.lockHeld : Exit.failed
+                return Exit.failed
             }
             defer { withExtendedLifetime(held) {} }
 
@@ -191,7 +198,11 @@ extension CheckVirusScan {
                 yieldCheckInterval: yieldCheckInterval, maxRate: rate, reportOnly: reportOnly,
                 durableInterval: durableInterval, stopAfter: stopSeconds, newPass: newPass, ageSource: layout.ageSource,
                 syslog: !noSyslog)
-            say("rescan-clean: \(scanner.summary); databases \(version); \(configuration.jobs) jobs; trees \(configuration.trees.map(\.clean).joined(separator: ", "))")
+            // Under --cron the engine line is left out: cron mails any output, and an hourly run that
+            // finds the pass complete should say nothing.
+            if !cron {
+                say("rescan-clean: \(scanner.summary); databases \(version); \(configuration.jobs) jobs; trees \(configuration.trees.map(\.clean).joined(separator: ", "))")
+            }
             let rescanner = Rescanner(
                 configuration: configuration, scanner: scanner, version: version, versionProbe: probe,
                 shouldStop: { rescanStopRequested.load(ordering: .relaxed) },
@@ -209,6 +220,7 @@ extension CheckVirusScan {
             let pass = "pass: \(p.filesDone)/\(p.filesTotal.map(String.init) ?? "?") files, \(p.detections) infected, \(p.errors) errors, \(p.skipped) skipped (not regular files)"
             switch summary.outcome {
             case .alreadyComplete:
+                if cron { return 0 }
                 say("rescan-clean: the pass with these databases (\(version)) already completed \(p.lastCompletedAt.map { DurationText.format(max(0, WallClock.now() - $0)) + " ago" } ?? ""); nothing to do (--new-pass to rescan anyway)")
                 return 0
             case .stopped(let reason):

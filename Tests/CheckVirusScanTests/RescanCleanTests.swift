@@ -128,6 +128,10 @@ struct RescanCleanTests {
         #expect(treeDifferences(listTree(f.root), before) == [])
         #expect(!FileManager.default.fileExists(atPath: f.statePath))
         #expect(!FileManager.default.fileExists(atPath: f.journalPath))
+        // Under --cron: silent, same exit code.
+        let quiet = try f.run(["--cron"])
+        #expect(quiet.exitCode == 4)
+        #expect(quiet.stdout == "" && quiet.stderr == "")
         withExtendedLifetime(lock) {}
     }
 
@@ -221,6 +225,9 @@ struct RescanCleanTests {
         #expect(again.exitCode == 0)
         #expect(again.stdout.contains("already completed"), "\(again)")
         #expect(try f.auditRecords().count == 60)
+        let cron = try f.run(["--cron"])
+        #expect(cron.exitCode == 0)
+        #expect(cron.stdout == "" && cron.stderr == "")
 
         // Version 101: a new pass, stopped part-way (--stop-after), then resumed with 101.
         try UnsignedDailyDatabase.write(to: f.databaseDir, version: 101, buildTime: 1_764_086_400)
