@@ -19,6 +19,12 @@ struct Exporter: AsyncParsableCommand {
     @Option(name: .customLong("web.listen-address"), help: "Address to listen on (host:port). Loopback unless told.")
     var listenAddress: String = "127.0.0.1:\(ListenAddress.defaultPort)"
 
+    @Option(name: .customLong("web.max-connections"), help: "Connections served at once; more wait in the listen backlog.")
+    var maxConnections: Int = 64
+
+    @Option(name: .customLong("web.idle-timeout"), help: "Seconds before an idle or stalled connection is closed.")
+    var idleTimeout: Double = 30
+
     @OptionGroup var pipeline: PipelineOptions
 
     @Option(name: .customLong("graphite.address"), help: "Push to carbon at HOST:PORT (plaintext protocol). Off unless given.")
@@ -40,6 +46,8 @@ struct Exporter: AsyncParsableCommand {
         if let graphiteAddress, ListenAddress(parsing: graphiteAddress) == nil {
             throw ValidationError("--graphite.address must be host:port, got '\(graphiteAddress)'")
         }
+        guard maxConnections > 0 else { throw ValidationError("--web.max-connections must be positive") }
+        guard idleTimeout > 0 else { throw ValidationError("--web.idle-timeout must be positive") }
         guard graphiteInterval > 0 else { throw ValidationError("--graphite.interval must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log.level '\(logLevel)'") }
     }
@@ -54,6 +62,8 @@ struct Exporter: AsyncParsableCommand {
         let logger = Logger(label: "virus_scan_exporter")
         var config = ExporterConfiguration()
         config.listen = ListenAddress(parsing: listenAddress)!
+        config.maxConnections = maxConnections
+        config.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         config.collectors = try pipeline.makeCollectors(logger: logger)
         if let graphiteAddress, let address = ListenAddress(parsing: graphiteAddress) {
             config.graphite = GraphiteConfiguration(

@@ -40,15 +40,4 @@ struct PipelineOptions: ParsableArguments {
     func layout() throws -> PipelineLayout {
         try PipelineLayout.load(configFile: config, root: root, stateDirectory: stateDirectory)
     }
-
-    /// The collectors for these options, in the order they are reported.
-    func makeCollectors(logger: Logger, now: Double = WallClock.now()) throws -> [any Collector] {
-        let layout = try layout()
-        let queues = try layout.queues(named: queue)
-        let options = SnapshotOptions(ageSource: layout.ageSource, topN: 0, olderThan: [], threads: threads)
-        return [
-            QueueCollector(queues: queues, options: options),
-            OutcomeCollector(queues: queues, tracker: ProcessedTracker(countSince: now), options: options),
-        ]
-    }
 }

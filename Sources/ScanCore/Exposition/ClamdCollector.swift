@@ -1,0 +1,100 @@
+/// The `clamd` collector: PING, VERSION and STATS over one endpoint, each scrape.
+///
+/// - `clamav_up` (1 when PING got PONG), `clamav_ping_duration_seconds` (when up)
+/// - `clamav_build_info{version}` (engine version), and the loaded daily database from VERSION:
+///   `clamav_database_version{database="daily",source="loaded"}`,
+///   `clamav_database_build_timestamp_seconds{database="daily",source="loaded"}`
+/// - from STATS: `clamav_threads{state}` (live, idle, max), `clamav_queue_items`,
+///   `clamav_memory_bytes{kind}` (heap, mmap, used, free, releasable, pools_used, pools_total; those clamd reports)
+///
+/// clamd being down is data, not a collector failure: `clamav_up 0` with
+/// `virus_scan_collector_success{collector="clamd"} 1`. The collector fails only when clamd answers
+/// but its VERSION or STATS reply cannot be read.
+public struct ClamdCollector: Collector {
+    public let name = "clamd"
+    public let client: ClamdClient
+    public let timeZone: ClamdVersion.TimeZone
+
+    public init(client: ClamdClient, timeZone: ClamdVersion.TimeZone = .local) {
+        self.client = client
+        self.timeZone = timeZone
+    }
+
+    struct Reading: Sendable {
+        var ping: Result<Duration, ClamdError>
+        var version: Result<ClamdVersion, ClamdError>?
+        var stats: Result<ClamdStats, ClamdError>?
+    }
+
+    public func collect(now: Double) async -> CollectorResult {
+        let client = self.client
+        let timeZone = self.timeZone
+        let reading: Reading = await runBlocking {
+            let ping: Result<Duration, ClamdError>
+            do throws(ClamdError) { ping = .success(try client.ping()) } catch { ping = .failure(error) }
+            guard case .success = ping else { return Reading(ping: ping) }
+            var reading = Reading(ping: ping)
+            do throws(ClamdError) { reading.version = .success(try client.version(timeZone: timeZone)) } catch { reading.version = .failure(error) }
+            do throws(ClamdError) { reading.stats = .success(try client.stats()) } catch { reading.stats = .failure(error) }
+            return reading
+        }
+        return Self.result(reading, endpoint: client.endpoint)
+    }
+
+    static func result(_ reading: Reading, endpoint: ClamdEndpoint) -> CollectorResult {
+        var families: [MetricFamily] = []
+        var problems: [String] = []
+        switch reading.ping {
+        case .failure(let error):
+            families.append(.gauge("clamav_up", help: "1 if clamd answered PING with PONG in this scrape.", value: 0))
+            // Down is reported by clamav_up; say why in the log, but the collector did its job.
+            return CollectorResult(families: families, success: true, problems: ["clamd at \(endpoint) is down: \(error.description)"])
+        case .success(let duration):
+            families.append(.gauge("clamav_up", help: "1 if clamd answered PING with PONG in this scrape.", value: 1))
+            families.append(.gauge("clamav_ping_duration_seconds", help: "Round trip of clamd's PING, connecting included.", value: duration.seconds))
+        }
+        switch reading.version {
+        case .success(let version):
+            families.append(.gauge("clamav_build_info", help: "clamd's engine version (VERSION); the value is always 1.", [([Label("version", version.engineVersion)], 1)]))
+            let loaded = [Label("database", "daily"), Label("source", "loaded")]
+            if let v = version.databaseVersion {
+                families.append(.gauge(
+                    "clamav_database_version", help: "Signature database version: on disk (source=disk) or loaded in clamd (source=loaded, daily only).",
+                    [(loaded, Double(v))]))
+            }
+            if let t = version.databaseBuildTime {
+                families.append(.gauge(
+                    "clamav_database_build_timestamp_seconds",
+                    help: "Unix time the signature database was built: on disk (source=disk) or loaded in clamd (source=loaded, daily only).",
+                    [(loaded, Double(t))]))
+            }
+        case .failure(let error):
+            problems.append("VERSION: \(error.description)")
+        case nil:
+            break
+        }
+        switch reading.stats {
+        case .success(let stats):
+            let threads: [(String, Int?)] = [("live", stats.threadsLive), ("idle", stats.threadsIdle), ("max", stats.threadsMax)]
+            families.append(.gauge(
+                "clamav_threads", help: "clamd threads by state (STATS): live, idle and the max limit.",
+                threads.compactMap { s in s.1.map { ([Label("state", s.0)], Double($0)) } }))
+            if let items = stats.queueItems {
+                families.append(.gauge("clamav_queue_items", help: "Jobs waiting in clamd's queue (STATS).", value: Double(items)))
+            }
+            let m = stats.memory
+            let memory: [(String, Double?)] = [
+                ("heap", m.heap), ("mmap", m.mmap), ("used", m.used), ("free", m.free), ("releasable", m.releasable),
+                ("pools_used", m.poolsUsed), ("pools_total", m.poolsTotal),
+            ]
+            families.append(.gauge(
+                "clamav_memory_bytes", help: "clamd memory by kind (STATS MEMSTATS); kinds clamd reports as N/A are left out.",
+                memory.compactMap { k in k.1.map { ([Label("kind", k.0)], $0) } }))
+        case .failure(let error):
+            problems.append("STATS: \(error.description)")
+        case nil:
+            break
+        }
+        return CollectorResult(families: families, success: problems.isEmpty, problems: problems)
+    }
+}
