@@ -111,6 +111,7 @@ final class ExporterProcess: @unchecked Sendable {
     let arguments: [String]
     let stderrPath: String
     private var pid: pid_t = 0
+    private var process: Process?
 
     init(arguments: [String]) throws {
         port = try freeLoopbackPort()
@@ -131,6 +132,7 @@ final class ExporterProcess: @unchecked Sendable {
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
+        self.process = process
         pid = process.processIdentifier
         let port = self.port
         guard try await eventually(timeout: .seconds(20), { loopbackAccepts(port) }) else {
@@ -142,14 +144,14 @@ final class ExporterProcess: @unchecked Sendable {
 
     /// Sends `signal` and waits for the exit status (nil if it did not exit in time).
     func terminate(signal: Int32, within timeout: Duration) throws -> Int32? {
-        guard pid > 0 else { return nil }
+        // Foundation's Process reaps the child; poll it rather than waitpid.
+        guard pid > 0, let process else { return nil }
         kill(pid, signal)
         let deadline = ContinuousClock.now + timeout
-        var status: Int32 = 0
         while ContinuousClock.now < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid {
+            if !process.isRunning {
                 pid = 0
-                return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
+                return process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
             }
             usleep(20_000)
         }
@@ -157,10 +159,10 @@ final class ExporterProcess: @unchecked Sendable {
     }
 
     func stop() {
-        guard pid > 0 else { return }
+        guard pid > 0, let process else { return }
         kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
         pid = 0
     }
 
