@@ -68,6 +68,9 @@ struct PluginOutput: Equatable {
         switch error {
         case let error as CheckError: error.message
         case let error as PipelineError: error.message
+        case let error as ClamdError: error.message
+        case let error as DNSError: error.message
+        case let error as SignatureDatabaseError: error.description
         default: String(describing: error)
         }
     }

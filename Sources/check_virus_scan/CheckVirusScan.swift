@@ -14,7 +14,7 @@ import Glibc
 struct CheckVirusScan: ParsableCommand {
     /// Monitoring modes: plugin contract (exit 0–3, one status line).
     static var modes: [any CheckMode.Type] {
-        [Backlog.self, Age.self, Wait.self, Stuck.self, Infected.self]
+        [Backlog.self, Age.self, Wait.self, Stuck.self, Infected.self, Clamd.self, Signatures.self, Probe.self, Rescan.self, All.self]
     }
 
     /// Remediation commands (issue 5 and 7): human output, their own exit codes.

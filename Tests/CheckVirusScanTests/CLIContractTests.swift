@@ -5,7 +5,7 @@ import Testing
 /// nothing on stderr, for every kind of bad input; `--help` and `-V` exit 3 too.
 @Suite("CLI contract", .serialized)
 struct CLIContractTests {
-    static let modes = "backlog, age, wait, stuck, infected"
+    static let modes = "backlog, age, wait, stuck, infected, clamd, signatures, probe, rescan, all"
 
     @Test(arguments: [
         ([String](), "VIRUS_SCAN UNKNOWN - no mode given: use check_virus_scan MODE [options], MODE one of \(modes)"),

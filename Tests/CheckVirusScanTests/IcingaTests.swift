@@ -73,7 +73,7 @@ struct IcingaTests {
         let keys = text.matches(of: #/"(--[a-z-]+)" = \{/#).map { String($0.1) }
         #expect(keys.count >= 15)
         var help = ""
-        for mode in ["backlog", "age", "wait", "stuck", "infected"] { help += try Plugin.run([mode, "--help"]).stdout }
+        for mode in ["backlog", "age", "wait", "stuck", "infected", "clamd", "signatures", "probe", "rescan", "all"] { help += try Plugin.run([mode, "--help"]).stdout }
         for key in keys { #expect(help.contains(key), "\(key) is not an option of check_virus_scan") }
     }
 
@@ -216,12 +216,16 @@ struct Icinga {
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/icinga2")
         process.arguments = arguments + (arguments.first == "console" ? [] : defines)
         process.currentDirectoryURL = URL(fileURLWithPath: base)
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        // A file, not a pipe (see Plugin.run).
+        let log = base + "/run-\(UUID().uuidString.prefix(8)).out"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
         try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try? handle.close()
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: log))) ?? Data()
         return Output(output: String(decoding: data, as: UTF8.self), exitCode: process.terminationStatus)
     }
 

@@ -48,19 +48,30 @@ enum Plugin {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
+        // Files, not pipes: a child started concurrently by another test (dnsmasq, icinga2) could
+        // inherit a pipe's write end and keep it open, so EOF would never come.
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("cvs-run-\(UUID().uuidString.prefix(8))").path
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            unlink(base + ".out")
+            unlink(base + ".err")
+        }
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         let started = Date()
         try process.run()
-        let killer = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        let killer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: killer)
-        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
-        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         killer.cancel()
+        try? out.close()
+        try? err.close()
+        let stdoutData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data()
+        let stderrData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
         return Run(
             stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self),
             exitCode: process.terminationStatus, seconds: Date().timeIntervalSince(started))

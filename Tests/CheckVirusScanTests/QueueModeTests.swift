@@ -252,3 +252,26 @@ struct QueueModeTests {
         if count > 0 { #expect(run.lines[1].hasSuffix(" incoming/bad\(count - 1).exe (68 B)"), "\(run)") }
     }
 }
+
+/// `all` over a real tree (clamd parts skipped here; ClamdModeTests covers them with a real clamd).
+@Suite("All mode", .serialized)
+struct AllModeTests {
+    @Test func worstStateWinsAndOneLinePerMode() throws {
+        let tree = try PipelineTree()
+        for index in 0..<3 { try tree.file("incoming/f\(index).pdf", age: 45 * 60) }
+        let run = try Plugin.run(tree.args("all", [
+            "--skip", "clamd", "--skip", "signatures", "--skip", "probe", "--queue", "incoming",
+            "--backlog-warning", "2", "--backlog-critical", "10", "--age-warning", "20m", "--age-critical", "40m",
+        ]))
+        #expect(run.exitCode == 2, "\(run)")
+        #expect(run.statusLine.hasPrefix("VIRUS_SCAN CRITICAL - age: oldest waiting file 45m old: incoming/f"), "\(run)")
+        #expect(run.statusLine.contains("; stuck: incoming stuck: oldest file waiting 45m and nothing processed in the last 30m; backlog: 3 files queued (warning above 2); oldest 45m; 2 of 5 OK (wait, infected) | "), "\(run)")
+        #expect(run.lines[1] == "[WARNING] backlog: 3 files queued (warning above 2); oldest 45m")
+        #expect(run.lines.count == 7)  // status, five modes, final newline
+        #expect(run.perf("backlog")?.warning == "2")
+        #expect(run.perf("oldest_age")?.critical == "")  // first label wins: backlog's oldest_age has no thresholds
+        #expect(run.perf("incoming_processed")?.value == 0)
+        let bad = try Plugin.run(tree.args("all", ["--skip", "nothing"]))
+        #expect(bad.stdout == "VIRUS_SCAN UNKNOWN - --skip: unknown mode 'nothing' (one of backlog, age, wait, stuck, infected, clamd, signatures, probe)\n")
+    }
+}

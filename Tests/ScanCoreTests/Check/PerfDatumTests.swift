@@ -132,3 +132,28 @@ struct CheckReportTests {
         #expect(ByteText.format(48213344) == "46.0 MiB")
     }
 }
+
+@Suite("RescanState and LockProbe")
+struct RescanStateTests {
+    @Test func roundTripsJSON() throws {
+        let state = RescanState(started: 100.5, databaseVersion: 27400, filesDone: 3, filesTotal: 10, bytesDone: 30, bytesTotal: 100, errors: 1, detections: 0, lastCompletedAt: 50)
+        let text = String(decoding: state.json(), as: UTF8.self)
+        #expect(text == #"{"bytesDone":30,"bytesTotal":100,"databaseVersion":27400,"detections":0,"errors":1,"filesDone":3,"filesTotal":10,"lastCompletedAt":50,"started":100.5}"#)
+        #expect(try RescanState(json: state.json()) == state)
+        #expect(state.progress == 0.3)
+        #expect(state.eta(now: 130.5) == 70)
+    }
+
+    @Test func parsesProcLocks() {
+        let text = """
+            1: POSIX  ADVISORY  WRITE 29090 fe:00:5555483 1073741824 1073742335
+            2: FLOCK  ADVISORY  WRITE 30978 fe:00:16220536 0 EOF
+            2: -> FLOCK  ADVISORY  WRITE 31000 fe:00:16220536 0 EOF
+            3: FLOCK  ADVISORY  READ 41 08:01:16220536 0 EOF
+            """
+        // glibc's dev_t for major 0xfe, minor 0.
+        let device = UInt64(0xfe) << 8
+        #expect(LockProbe.holders(in: text, device: device, inode: 16220536) == [LockProbe.Holder(pid: 30978, mode: "WRITE")])
+        #expect(LockProbe.holders(in: text, device: device, inode: 1).isEmpty)
+    }
+}

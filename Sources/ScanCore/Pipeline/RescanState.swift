@@ -1,0 +1,103 @@
+import Foundation
+
+/// The progress file `rescan-clean` keeps up to date (issue 7) and the `rescan` check mode and the
+/// exporter read, at `PipelineLayout.rescanStatePath` (`<state dir>/rescan-state.json`).
+///
+/// JSON with these keys; times are epoch seconds (numbers), sizes bytes:
+///
+/// ```json
+/// {"started": 1795600000.5, "databaseVersion": 27400, "filesDone": 120000, "filesTotal": 500000,
+///  "bytesDone": 9000000000, "bytesTotal": 41000000000, "errors": 2, "detections": 1,
+///  "lastCompletedAt": 1795400000}
+/// ```
+///
+/// `started` is the start of the pass in progress (or of the last pass, once it completed);
+/// `lastCompletedAt` the end of the last pass that finished (null before the first). Writers replace
+/// the file atomically (write a temp file, fsync, rename).
+public struct RescanState: Codable, Sendable, Hashable {
+    public var started: Double?
+    /// The daily database version the pass runs with (a new version starts a new pass).
+    public var databaseVersion: Int?
+    public var filesDone: Int
+    /// Files in the clean trees, from the quick first walk (nil until it finished).
+    public var filesTotal: Int?
+    public var bytesDone: Int64
+    public var bytesTotal: Int64?
+    public var errors: Int
+    public var detections: Int
+    public var lastCompletedAt: Double?
+
+    public init(
+        started: Double? = nil, databaseVersion: Int? = nil, filesDone: Int = 0, filesTotal: Int? = nil,
+        bytesDone: Int64 = 0, bytesTotal: Int64? = nil, errors: Int = 0, detections: Int = 0,
+        lastCompletedAt: Double? = nil
+    ) {
+        self.started = started
+        self.databaseVersion = databaseVersion
+        self.filesDone = filesDone
+        self.filesTotal = filesTotal
+        self.bytesDone = bytesDone
+        self.bytesTotal = bytesTotal
+        self.errors = errors
+        self.detections = detections
+        self.lastCompletedAt = lastCompletedAt
+    }
+
+    /// Done fraction (0...1) by bytes when the total is known, else by files; nil when unknown.
+    public var progress: Double? {
+        if let bytesTotal, bytesTotal > 0 { return min(1, Double(bytesDone) / Double(bytesTotal)) }
+        if let filesTotal, filesTotal > 0 { return min(1, Double(filesDone) / Double(filesTotal)) }
+        return nil
+    }
+
+    /// Seconds until the pass finishes at the rate so far (bytes, else files); nil when unknown.
+    public func eta(now: Double) -> Double? {
+        guard let started, let progress, progress > 0, progress < 1 else { return nil }
+        let elapsed = now - started
+        guard elapsed > 0 else { return nil }
+        return elapsed / progress * (1 - progress)
+    }
+
+    /// Parses the JSON text.
+    public init(json: [UInt8], source: String = "rescan state") throws(PipelineError) {
+        do {
+            self = try JSONDecoder().decode(RescanState.self, from: Data(json))
+        } catch {
+            throw PipelineError(.invalidConfig, "invalid rescan state file \(source): \(RescanState.describe(error))", path: source)
+        }
+    }
+
+    /// The JSON text (sorted keys), as writers should produce it.
+    public func json() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // Encoding plain numbers and strings cannot fail.
+        return Array((try? encoder.encode(self)) ?? Data())
+    }
+
+    /// Reads the state file; nil when it does not exist.
+    public static func load(path: String) throws(PipelineError) -> RescanState? {
+        let bytes: [UInt8]
+        do {
+            bytes = try readFileBytes(path, limit: 1 << 20)
+        } catch {
+            if error.rawValue == ENOENT { return nil }
+            throw PipelineError(.io, "cannot read rescan state file \(path): \(error)", path: path, errno: error.rawValue)
+        }
+        return try RescanState(json: bytes, source: path)
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let decoding = error as? DecodingError {
+            switch decoding {
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
+                .dataCorrupted(let context):
+                let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+                return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+            @unknown default:
+                return "\(error)"
+            }
+        }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import ScanCore
+
+extension CheckVirusScan {
+    struct All: CheckMode {
+        static let configuration = CommandConfiguration(
+            abstract: "Every mode that applies, thresholds per mode (--backlog-warning, --age-critical, …); worst state wins.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var clamd: ClamdOptions
+        @OptionGroup var listing: ListingOptions
+
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("backlog: warning range (files).", valueName: "range")) var backlogWarning: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("backlog: critical range (files).", valueName: "range")) var backlogCritical: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("age: warning range (seconds).", valueName: "range")) var ageWarning: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("age: critical range (seconds).", valueName: "range")) var ageCritical: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("wait: warning range (seconds).", valueName: "range")) var waitWarning: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("wait: critical range (seconds).", valueName: "range")) var waitCritical: String?
+        @Option(name: .long, help: ArgumentHelp("wait: the percentile tested.", valueName: "p")) var percentile: Double = 90
+        @Option(name: .long, help: ArgumentHelp("wait: how far back processed files count.", valueName: "duration")) var waitWindow: String = "10m"
+        @Option(name: .long, help: ArgumentHelp("stuck: how long a file may wait while nothing is processed.", valueName: "duration")) var stuckWindow: String = "30m"
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("infected: warning range (files).", valueName: "range")) var infectedWarning: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("infected: critical range (files).", valueName: "range")) var infectedCritical: String?
+        @Option(name: .long, help: ArgumentHelp("infected: how far back quarantined files count.", valueName: "duration")) var infectedWindow: String = "24h"
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: warning range for the queue length.", valueName: "range")) var clamdWarning: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: critical range for the queue length.", valueName: "range")) var clamdCritical: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: warning range for the daily database age (seconds).", valueName: "range")) var signaturesWarning: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: critical range for the daily database age (seconds).", valueName: "range")) var signaturesCritical: String?
+        @Option(name: .long, help: ArgumentHelp("A mode to leave out; repeat for several (backlog, age, wait, stuck, infected, clamd, signatures, probe).", valueName: "mode")) var skip: [String] = []
+
+        static let parts = ["backlog", "age", "wait", "stuck", "infected", "clamd", "signatures", "probe"]
+
+        func check(_ context: CheckContext) throws -> CheckReport {
+            for name in skip where !Self.parts.contains(name) {
+                throw CheckError(.invalidArgument, "--skip: unknown mode '\(name)' (one of \(Self.parts.joined(separator: ", ")))")
+            }
+            func wanted(_ name: String) -> Bool { !skip.contains(name) }
+            let backlog = try Thresholds(warning: backlogWarning, critical: backlogCritical, warningOption: "--backlog-warning", criticalOption: "--backlog-critical")
+            let age = try Thresholds(warning: ageWarning, critical: ageCritical, unit: .seconds, warningOption: "--age-warning", criticalOption: "--age-critical")
+            let wait = try Thresholds(warning: waitWarning, critical: waitCritical, unit: .seconds, warningOption: "--wait-warning", criticalOption: "--wait-critical")
+            let infected = try Thresholds(warning: infectedWarning, critical: infectedCritical, warningOption: "--infected-warning", criticalOption: "--infected-critical")
+            let clamdRanges = try Thresholds(warning: clamdWarning, critical: clamdCritical, warningOption: "--clamd-warning", criticalOption: "--clamd-critical")
+            let signatures = try Thresholds(warning: signaturesWarning, critical: signaturesCritical, unit: .seconds, warningOption: "--signatures-warning", criticalOption: "--signatures-critical")
+            let waitSpan = try DurationText.parse(waitWindow, option: "--wait-window")
+            let stuckSpan = try DurationText.parse(stuckWindow, option: "--stuck-window")
+            let infectedSpan = try DurationText.parse(infectedWindow, option: "--infected-window")
+            guard percentile > 0, percentile <= 100 else {
+                throw CheckError(.invalidArgument, "--percentile: must be more than 0 and at most 100, got \(PerfDatum.format(percentile))")
+            }
+
+            var parts: [(mode: String, report: CheckReport)] = []
+            let (layout, queues, readings) = try readQueues(context, topN: listing.top)
+            if wanted("backlog") { parts.append(("backlog", BacklogCheck.evaluate(readings, thresholds: backlog, topN: 0))) }
+            if wanted("age") { parts.append(("age", AgeCheck.evaluate(readings, thresholds: age, topN: 0))) }
+            let historyWindow = [wanted("wait") ? waitSpan : 0, wanted("stuck") ? stuckSpan : 0, wanted("infected") ? infectedSpan : 0].max() ?? 0
+            if historyWindow > 0 {
+                let history = readHistory(context, layout: layout, queues: queues, window: historyWindow)
+                func within(_ span: Double, _ outcomes: Set<Outcome> = Set(Outcome.allCases)) -> ProcessingHistory {
+                    let since = context.now - span
+                    return ProcessingHistory(
+                        source: history.source, since: since,
+                        records: history.records.filter { $0.processed >= since && outcomes.contains($0.outcome) },
+                        failures: history.failures)
+                }
+                if wanted("wait") { parts.append(("wait", WaitCheck.evaluate(within(waitSpan), window: waitSpan, percentile: percentile, thresholds: wait, topN: 0))) }
+                if wanted("stuck") { parts.append(("stuck", StuckCheck.evaluate(readings, history: within(stuckSpan), window: stuckSpan, topN: 0))) }
+                if wanted("infected") { parts.append(("infected", InfectedCheck.evaluate(within(infectedSpan, [.infected]), window: infectedSpan, thresholds: infected, topN: 0, now: context.now))) }
+            }
+            if wanted("clamd") || wanted("signatures") || wanted("probe") {
+                let (client, name) = try clamd.client(common)
+                if wanted("clamd") {
+                    context.phase("waiting for clamd \(name) to answer PING")
+                    let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
+                    var observation = ClamdObservation(endpoint: name, ping: ping)
+                    if case .success = ping {
+                        context.phase("asking clamd \(name) for STATS")
+                        observation.version = Result { () throws(ClamdError) in try client.version() }
+                        observation.stats = Result { () throws(ClamdError) in try client.stats() }
+                    }
+                    parts.append(("clamd", ClamdCheck.evaluate(observation, thresholds: clamdRanges)))
+                }
+                if wanted("signatures") {
+                    context.phase("reading the signature database headers in \(common.databaseDir)")
+                    let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: common.databaseDir) }
+                    context.phase("asking clamd \(name) for VERSION")
+                    let loaded = Result { () throws(ClamdError) in try client.version() }
+                    let observation = SignaturesObservation(directory: common.databaseDir, inventory: inventory, loaded: loaded)
+                    parts.append(("signatures", SignaturesCheck.evaluate(observation, now: context.now, thresholds: signatures, maxBehind: 2)))
+                }
+                if wanted("probe") {
+                    context.phase("scanning the EICAR test string through clamd \(name)")
+                    let outcome = measure { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) }
+                    parts.append(("probe", ProbeCheck.evaluate(endpoint: name, outcome: outcome)))
+                }
+            }
+            return AllCheck.combine(parts)
+        }
+    }
+}

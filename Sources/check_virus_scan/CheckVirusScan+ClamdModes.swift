@@ -1,0 +1,130 @@
+import ArgumentParser
+import ScanCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// clamd's own time limit, shorter than the watchdog: clamd not answering in time is CRITICAL.
+struct ClamdOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("How long clamd may take to answer (default: half of --timeout, at most 5s); then CRITICAL.", valueName: "seconds"))
+    var clamdTimeout: String?
+
+    func client(_ common: CommonOptions) throws -> (ClamdClient, String) {
+        let endpoint: ClamdEndpoint
+        if let tcp = common.tcp {
+            endpoint = try ClamdEndpoint(parsing: "tcp:" + tcp)
+        } else {
+            endpoint = try ClamdEndpoint(parsing: common.socket ?? ClamdDefaults.socket)
+        }
+        let limit = try clamdTimeout.map { try DurationText.parse($0, option: "--clamd-timeout") } ?? min(5, common.timeLimit() / 2)
+        let duration = Duration.milliseconds(Int64(max(1, (limit * 1000).rounded())))
+        let client = ClamdClient(endpoint: endpoint, timeouts: .init(connect: duration, command: duration, scan: duration))
+        return (client, endpoint.description)
+    }
+}
+
+extension ClamdError {
+    /// A malformed endpoint is a bad argument (UNKNOWN, exit 3), not the service's failure.
+    var isArgumentError: Bool { code == .invalidEndpoint }
+}
+
+func measure<T>(_ body: () throws(ClamdError) -> T) -> Result<(T, Double), ClamdError> {
+    let start = MonotonicClock.now()
+    do {
+        let value = try body()
+        return .success((value, MonotonicClock.now() - start))
+    } catch {
+        return .failure(error)
+    }
+}
+
+extension CheckVirusScan {
+    struct Clamd: CheckMode {
+        static let configuration = CommandConfiguration(
+            abstract: "CRITICAL unless clamd answers PING with PONG in time; its queue length (STATS) against -w/-c.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var thresholds: ThresholdOptions
+        @OptionGroup var clamd: ClamdOptions
+
+        func check(_ context: CheckContext) throws -> CheckReport {
+            let ranges = try thresholds.thresholds(.plain)
+            let (client, name) = try clamd.client(common)
+            context.phase("waiting for clamd \(name) to answer PING")
+            let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
+            if case .failure(let error) = ping, error.isArgumentError { throw error }
+            var observation = ClamdObservation(endpoint: name, ping: ping)
+            if case .success = ping {
+                context.phase("asking clamd \(name) for VERSION")
+                observation.version = Result { () throws(ClamdError) in try client.version() }
+                context.phase("asking clamd \(name) for STATS")
+                observation.stats = Result { () throws(ClamdError) in try client.stats() }
+            }
+            return ClamdCheck.evaluate(observation, thresholds: ranges)
+        }
+    }
+
+    struct Probe: CheckMode {
+        static let configuration = CommandConfiguration(
+            abstract: "Scans the EICAR test string (in memory) through clamd; CRITICAL unless clamd finds it.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var clamd: ClamdOptions
+
+        func check(_ context: CheckContext) throws -> CheckReport {
+            let (client, name) = try clamd.client(common)
+            context.phase("scanning the EICAR test string through clamd \(name)")
+            let outcome = measure { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) }
+            if case .failure(let error) = outcome, error.isArgumentError { throw error }
+            return ProbeCheck.evaluate(endpoint: name, outcome: outcome)
+        }
+    }
+
+    struct Signatures: CheckMode {
+        static let configuration = CommandConfiguration(
+            abstract: "Age of the daily database (its header's build time) against -w/-c (seconds); CRITICAL when clamd has an older one loaded.")
+        @OptionGroup var common: CommonOptions
+        @OptionGroup var thresholds: ThresholdOptions
+        @OptionGroup var clamd: ClamdOptions
+        @Flag(name: .long, help: "Also compare the daily version with the one ClamAV publishes (DNS TXT current.cvd.clamav.net).")
+        var upstream = false
+        @Option(name: .long, help: ArgumentHelp("DNS server for --upstream (IP or IP:PORT; default: the first nameserver of /etc/resolv.conf).", valueName: "address"))
+        var dnsServer: String?
+        @Option(name: .long, help: ArgumentHelp("With --upstream: WARNING when more than this many daily versions behind.", valueName: "n"))
+        var maxBehind: Int = 2
+        @Flag(name: .long, help: "Do not ask clamd which database it has loaded.")
+        var noClamd = false
+
+        func check(_ context: CheckContext) throws -> CheckReport {
+            let ranges = try thresholds.thresholds(.seconds)
+            guard maxBehind >= 0 else { throw CheckError(.invalidArgument, "--max-behind: must be 0 or more, got \(maxBehind)") }
+            context.phase("reading the signature database headers in \(common.databaseDir)")
+            let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: common.databaseDir) }
+            var observation = SignaturesObservation(directory: common.databaseDir, inventory: inventory)
+            if !noClamd {
+                let (client, name) = try clamd.client(common)
+                context.phase("asking clamd \(name) for VERSION")
+                observation.loaded = Result { () throws(ClamdError) in try client.version() }
+            }
+            if upstream {
+                let dns: DNSTXTClient
+                if let dnsServer {
+                    dns = try DNSTXTClient(serverSpec: dnsServer, timeout: min(2, try common.timeLimit() / 4))
+                } else {
+                    guard let server = DNSTXTClient.systemServer(resolvConf: (try? readTextFile("/etc/resolv.conf")) ?? "") else {
+                        throw CheckError(.invalidArgument, "--upstream: no nameserver in /etc/resolv.conf; give --dns-server")
+                    }
+                    dns = try DNSTXTClient(serverSpec: server, timeout: min(2, try common.timeLimit() / 4))
+                }
+                context.phase("looking up \(ClamAVPublishedVersions.recordName) TXT at \(dns.server)")
+                observation.upstream = Result { () throws(DNSError) -> ClamAVPublishedVersions in
+                    let records = try dns.txt(ClamAVPublishedVersions.recordName)
+                    guard let versions = records.lazy.compactMap(ClamAVPublishedVersions.init(txt:)).first else {
+                        throw DNSError(.malformed, "\(ClamAVPublishedVersions.recordName) TXT '\(records.joined(separator: " "))' is not ENGINE:MAIN:DAILY:…")
+                    }
+                    return versions
+                }
+            }
+            return SignaturesCheck.evaluate(observation, now: context.now, thresholds: ranges, maxBehind: maxBehind)
+        }
+    }
+}
