@@ -298,7 +298,10 @@ public final class Rescanner: Sendable {
         }
         recoverMoves(tree, tracker: tracker)
         let queue = RescanWorkQueue<WorkItem>()
-        let window = configuration.jobs * 2
+        // How far past the oldest unfinished file the others may run. Files finished beyond the
+        // checkpoint are listed in the state file (so a kill repeats none of them); a wide window
+        // keeps a thread busy while another scans one big file, a bounded one keeps that list short.
+        let window = max(64, configuration.jobs * 16)
         let workerStats = LockedStats()
         let threads = (0..<configuration.jobs).map { _ in
             spawnThread { [self] in
@@ -317,6 +320,10 @@ public final class Rescanner: Sendable {
         var end = TreeEnd.finished
         var reportedProblems = 0
         while true {
+            // Hand out a file only when a thread is about to be free, so the checks below (stop,
+            // new databases, incoming backlog) come at most one file per thread before it starts.
+            queue.waitUntilWaiting(fewerThan: configuration.jobs)
+            tracker.wait(untilInFlightBelow: window, next: sequence)
             if tracker.failure != nil { break }
             if shouldStop() { end = .stopped("asked to stop"); break }
             if let limit = configuration.stopAfter, MonotonicClock.now() - started >= limit {
@@ -345,7 +352,6 @@ public final class Rescanner: Sendable {
             }
             if doneBeyond.remove(entry.relativePath) != nil { continue }
             if SafeMover.isTemporary(name: entry.name) { continue }  // a drain's copy in progress
-            tracker.wait(untilInFlightBelow: window, next: sequence)
             if entry.kind != .regular {
                 let result = FileResult(path: entry.relativePath, kind: .skipped(entry.kind))
                 events(.skipped(queue: tree.queue, path: PathEscaping.display(entry.relativePath), kind: entry.kind))
@@ -363,7 +369,8 @@ public final class Rescanner: Sendable {
             log(LOG_ERR, "rescan: cannot read directory \(PathEscaping.display(path)) in \(tree.clean): \(RescanError.text(error))")
             tracker.countDirectoryError()
         }
-        queue.close()
+        // Stopping: files handed out but not started are dropped (not done; the next run scans them).
+        if case .finished = end { queue.close() } else { queue.close(discardingWaiting: true) }
         for thread in threads { pthread_join(thread, nil) }
         stats.merge(workerStats.value)
         if case .finished = end, tracker.failure == nil { tracker.endTree(index) }
@@ -886,14 +893,25 @@ final class RescanWorkQueue<Item>: @unchecked Sendable {
     func push(_ item: Item) {
         pthread_mutex_lock(&mutex)
         items.append(item)
-        pthread_cond_signal(&condition)
+        pthread_cond_broadcast(&condition)
         pthread_mutex_unlock(&mutex)
     }
 
-    func close() {
+    func close(discardingWaiting: Bool = false) {
         pthread_mutex_lock(&mutex)
         closed = true
+        if discardingWaiting {
+            items.removeAll()
+            head = 0
+        }
         pthread_cond_broadcast(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Blocks while `limit` or more items wait to be taken.
+    func waitUntilWaiting(fewerThan limit: Int) {
+        pthread_mutex_lock(&mutex)
+        while items.count - head >= limit && !closed { pthread_cond_wait(&condition, &mutex) }
         pthread_mutex_unlock(&mutex)
     }
 
@@ -904,6 +922,7 @@ final class RescanWorkQueue<Item>: @unchecked Sendable {
         guard head < items.count else { return nil }
         let item = items[head]
         head += 1
+        pthread_cond_broadcast(&condition)  // a producer may wait for room
         if head > 1024 && head * 2 > items.count {
             items.removeFirst(head)
             head = 0
