@@ -1,5 +1,6 @@
 import Foundation
 import ScanCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -12,25 +13,36 @@ public final class Dnsmasq {
     public static var available: Bool { FileManager.default.isExecutableFile(atPath: binary) && getuid() == 0 }
 
     public let port: UInt16
-    private let process: Process
+    /// Spawned with posix_spawn, not Foundation's Process: Foundation's reaper blocks in wait4 on one
+    /// long-lived child, so other Processes' exits (the plugin's) would go unnoticed while it runs.
+    private let pid: pid_t
+    private let stopped = Mutex(false)
 
     /// `records`: name → TXT text.
     public init(txt records: [String: String]) throws {
         port = try Dnsmasq.freeUDPPort()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Dnsmasq.binary)
-        process.arguments = [
-            "--keep-in-foreground", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces",
-            "--no-resolv", "--no-hosts", "--user=root", "--pid-file=", "--conf-file=/dev/null",
+        let arguments = [
+            Dnsmasq.binary, "--keep-in-foreground", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces",
+            "--no-resolv", "--no-hosts", "--user=root", "--pid-file=", "--conf-file=/dev/null", "--log-facility=/dev/null",
         ] + records.sorted { $0.key < $1.key }.map { "--txt-record=\($0.key),\($0.value)" }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        var child = pid_t()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        let rc = posix_spawn(&child, Dnsmasq.binary, &actions, nil, &argv, environ)
+        for pointer in argv { free(pointer) }
+        posix_spawn_file_actions_destroy(&actions)
+        guard rc == 0 else { throw FixtureError("cannot start dnsmasq: error \(rc)") }
+        pid = child
         // Ready when it answers.
         let client = DNSTXTClient(server: "127.0.0.1", port: port, timeout: 0.2, attempts: 1)
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            guard process.isRunning else { throw FixtureError("dnsmasq exited with status \(process.terminationStatus)") }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { throw FixtureError("dnsmasq exited with status \(status)") }
             do {
                 _ = try client.txt(records.keys.first ?? "ready.invalid")
                 return
@@ -47,10 +59,14 @@ public final class Dnsmasq {
 
     /// SIGKILL: a child started from a test thread may inherit a mask that blocks SIGTERM.
     public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+        let first = stopped.withLock { done in
+            defer { done = true }
+            return !done
         }
+        guard first else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 
     deinit { stop() }
