@@ -31,6 +31,16 @@ struct ScanJournalTests {
         #expect(all.records.filter { $0.verdict == "infected" }.count == 50)
     }
 
+    @Test("a few records out of order do not end the backwards read early")
+    func outOfOrder() throws {
+        let tree = try TemporaryTree()
+        let journal = ScanJournal(path: tree.path("journal.jsonl"))
+        try journal.append((0..<100).map { record(10_000 + Double($0), "old \($0)") })
+        try journal.append([record(50_000, "recent 1"), record(20_000, "late writer"), record(50_001, "recent 2")])
+        #expect(try journal.records(since: 40_000).records.map(\.path) == ["recent 1", "recent 2"])
+        #expect(try journal.records(since: 10_050).records.count == 50 + 3)
+    }
+
     @Test("malformed lines are skipped and counted; odd names survive escaped")
     func malformed() throws {
         let tree = try TemporaryTree()

@@ -100,9 +100,9 @@ public struct ScanJournal: Sendable {
     }
 
     /// The records whose `scanned` time is at or after `since`, oldest first. Reads the file
-    /// backwards from its end and stops at the first record older than `since` minus a slack (records
-    /// are appended in nearly scanned order; parallel writers may be a little out of order), so the
-    /// cost is proportional to the window, not to the journal's size. Malformed lines are counted
+    /// backwards from its end and stops after 64 records in a row older than `since` minus a slack
+    /// (records are appended in nearly scanned order; parallel writers and a clock step may put a few
+    /// out of order), so the cost is proportional to the window, not to the journal's size. Malformed lines are counted
     /// in `skipped`, never fatal. A missing journal reads as empty.
     public func records(since: Double, slack: Double = 300) throws(Errno) -> (records: [JournalRecord], skipped: Int) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -120,6 +120,7 @@ public struct ScanJournal: Sendable {
         var skipped = 0
         let decoder = JSONDecoder()
         var done = false
+        var oldStreak = 0
         while end > 0 && !done {
             let start = max(0, end - chunkSize)
             var chunk = [UInt8](repeating: 0, count: end - start)
@@ -140,7 +141,12 @@ public struct ScanJournal: Sendable {
                     skipped += 1
                     continue
                 }
-                if record.scanned < since - slack { done = true; break }
+                if record.scanned < since - slack {
+                    oldStreak += 1
+                    if oldStreak >= 64 { done = true; break }
+                    continue
+                }
+                oldStreak = 0
                 if record.scanned >= since { collected.append(record) }
             }
             end = start

@@ -11,8 +11,12 @@ public struct ProcessedRecord: Sendable, Hashable {
     public var outcome: Outcome
     /// The signature, when known (the journal records it; the infected tree does not).
     public var signature: String?
+    /// A detection by `rescan-clean` among already published files: it counts as a quarantine,
+    /// but not as processing of an upload (no wait, and it does not unstick a queue).
+    public var fromRescan: Bool
 
-    public init(queue: String, displayPath: String, size: Int64, placed: Double, processed: Double, outcome: Outcome, signature: String? = nil) {
+    public init(queue: String, displayPath: String, size: Int64, placed: Double, processed: Double, outcome: Outcome,
+                signature: String? = nil, fromRescan: Bool = false) {
         self.queue = queue
         self.displayPath = displayPath
         self.size = size
@@ -20,6 +24,7 @@ public struct ProcessedRecord: Sendable, Hashable {
         self.processed = processed
         self.outcome = outcome
         self.signature = signature
+        self.fromRescan = fromRescan
     }
 
     /// Time from placed on disk until processed (never negative).
@@ -73,6 +78,37 @@ public struct ProcessingHistory: Sendable {
         }
         records.sort { $0.processed != $1.processed ? $0.processed < $1.processed : $0.displayPath < $1.displayPath }
         return ProcessingHistory(source: .outcomeTrees, since: now - window, records: records, failures: failures)
+    }
+
+    /// What the scan journal says was processed in the queues since `now − window`: files moved to
+    /// clean or infected (records of dry runs, report-only passes and files left queued are not
+    /// processing; scan errors leave the file queued, so they are not either).
+    public static func fromJournal(_ journal: ScanJournal, queues: [QueueDefinition], outcomes: [Outcome] = Outcome.allCases,
+                                   now: Double, window: Double) -> ProcessingHistory {
+        let names = Set(queues.map(\.name))
+        let wanted = Set(outcomes)
+        let since = now - window
+        do {
+            let (entries, _) = try journal.records(since: since)
+            var records: [ProcessedRecord] = []
+            for entry in entries where names.contains(entry.queue) && entry.scanned <= now {
+                guard let outcome = Outcome(rawValue: entry.verdict), wanted.contains(outcome) else { continue }
+                switch entry.action {
+                case nil, "moved", "dropped-duplicate": break
+                default: continue
+                }
+                records.append(ProcessedRecord(
+                    queue: entry.queue, displayPath: entry.path, size: entry.size, placed: entry.placed,
+                    processed: entry.scanned, outcome: outcome,
+                    signature: outcome == .infected ? entry.signature : nil, fromRescan: entry.source == "rescan"))
+            }
+            return ProcessingHistory(source: .journal, since: since, records: records)
+        } catch {
+            return ProcessingHistory(source: .journal, since: since, records: [], failures: [(
+                what: "scan journal \(journal.path)",
+                error: PipelineError(.io, "cannot read the scan journal \(journal.path): \(error)", path: journal.path, errno: error.rawValue)
+            )])
+        }
     }
 
     /// Results for the parts that could not be read: UNKNOWN (the plugin could not look) unless the

@@ -7,7 +7,7 @@ public enum WaitCheck {
     ) -> CheckReport {
         var report = CheckReport()
         let label = "wait_p\(PerfDatum.format(percentile))".replacingDots()
-        let records = history.records
+        let records = history.records.filter { !$0.fromRescan }
         let windowText = DurationText.format(window)
         if records.isEmpty {
             report.results.append(CheckResult(.ok, "no files processed in the last \(windowText) (\(history.source.rawValue))"))
@@ -54,7 +54,7 @@ public enum StuckCheck {
         for reading in readings {
             guard case .success(let snapshot) = reading.snapshot else { continue }
             let name = snapshot.queue
-            let processed = history.records.filter { $0.queue == name }
+            let processed = history.records.filter { $0.queue == name && !$0.fromRescan }
             let oldest = snapshot.oldestAge ?? 0
             let state: ServiceState
             let text: String
