@@ -34,7 +34,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 start_exporter() { # root port -> pid
   "$bin/virus_scan_exporter" --root "$1" --state-dir "$work/state" --socket "$work/no-clamd.sock" \
-    --database-dir "$work/db" --web.listen-address "127.0.0.1:$2" --log.level error 2>>"$work/exporter.log" &
+    --database-dir "$work/db" --web.listen-address "127.0.0.1:$2" --log.level error >/dev/null 2>>"$work/exporter.log" &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$2/-/healthy" >/dev/null && break; sleep 0.1; done
