@@ -120,3 +120,25 @@ func parseBytes(_ text: String, option: String) throws -> Int64 {
     }
     return value * factor
 }
+
+/// Where clamd is, for the commands that talk to one daemon.
+struct DaemonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("clamd's unix socket (default \(ClamdDefaults.socket)).", valueName: "path"))
+    var socket: String?
+
+    @Option(name: .long, help: ArgumentHelp("clamd over TCP instead of the socket.", valueName: "host:port"))
+    var tcp: String?
+
+    func endpoint() throws -> ClamdEndpoint {
+        if let tcp { return try ClamdEndpoint(parsing: tcp.hasPrefix("tcp:") ? tcp : "tcp:" + tcp) }
+        return .unix(path: socket ?? ClamdDefaults.socket)
+    }
+
+    func client() throws -> ClamdClient { ClamdClient(endpoint: try endpoint()) }
+}
+
+/// Seconds as "1.25 s" or "3.1 ms".
+func formatSeconds(_ seconds: Double) -> String {
+    if seconds < 1 { return "\((seconds * 10_000).rounded() / 10) ms" }
+    return "\((seconds * 100).rounded() / 100) s"
+}
