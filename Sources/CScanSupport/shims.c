@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <syslog.h>
+#include <spawn.h>
 #include <unistd.h>
 
 int vs_statx(int dirfd, const char *path, int want_btime, vs_stat *out) {
@@ -82,4 +83,8 @@ int vs_thread_setfsuid(uint32_t uid) {
 
 int vs_mkfifoat(int dirfd, const char *path, uint32_t mode) {
     return mkfifoat(dirfd, path, (mode_t)mode);
+}
+
+int vs_spawn_actions_addchdir(void *actions, const char *path) {
+    return posix_spawn_file_actions_addchdir_np((posix_spawn_file_actions_t *)actions, path);
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ScanCoreTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -212,21 +213,10 @@ struct Icinga {
     }
 
     func run(_ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/icinga2")
-        process.arguments = arguments + (arguments.first == "console" ? [] : defines)
-        process.currentDirectoryURL = URL(fileURLWithPath: base)
-        // A file, not a pipe (see Plugin.run).
-        let log = base + "/run-\(UUID().uuidString.prefix(8)).out"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try? handle.close()
-        let data = (try? Data(contentsOf: URL(fileURLWithPath: log))) ?? Data()
-        return Output(output: String(decoding: data, as: UTF8.self), exitCode: process.terminationStatus)
+        // posix_spawn with output to files (ChildProcess), never Foundation's Process.
+        let result = try ChildProcess.run(
+            "/usr/sbin/icinga2", arguments + (arguments.first == "console" ? [] : defines), timeout: 120, workingDirectory: base)
+        return Output(output: result.stdout + result.stderr, exitCode: result.exitCode ?? 128 + SIGKILL)
     }
 
     /// The objects file `daemon -C` wrote (netstrings of JSON objects).
@@ -246,32 +236,15 @@ struct Icinga {
     }
 
     final class Daemon {
-        let process: Process
-        let log: String
-        init(process: Process, log: String) {
-            self.process = process
-            self.log = log
-        }
-        func stop() {
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
-        }
+        let process: ChildProcess
+        init(process: ChildProcess) { self.process = process }
+        /// What the daemon printed so far.
+        var log: String { process.stdout + process.stderr }
+        func stop() { process.stop(grace: 10) }
     }
 
     func start(_ arguments: [String]) throws -> Daemon {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/icinga2")
-        process.arguments = arguments + defines
-        process.currentDirectoryURL = URL(fileURLWithPath: base)
-        let log = base + "/daemon.out"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return Daemon(process: process, log: log)
+        Daemon(process: try ChildProcess("/usr/sbin/icinga2", arguments + defines, workingDirectory: base))
     }
 
     struct Record: CustomStringConvertible {
@@ -289,8 +262,7 @@ struct Icinga {
         var latest: [String: Record] = [:]
         while Date() < deadline {
             guard daemon.process.isRunning else {
-                let log = (try? String(contentsOfFile: daemon.log, encoding: .utf8)) ?? ""
-                Issue.record("icinga2 exited: \(log)")
+                Issue.record("icinga2 exited: \(daemon.log)")
                 return latest
             }
             latest = [:]

@@ -1,4 +1,5 @@
 import Foundation
+import ScanCoreTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -43,38 +44,13 @@ enum Plugin {
     }()
 
     /// Runs the plugin; kills it after `limit` seconds (the test then fails on the exit code).
+    /// Spawned with posix_spawn (ChildProcess), never Foundation's Process: see ChildProcess.
     static func run(_ arguments: [String], limit: Double = 30, environment: [String: String]? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        // Files, not pipes: a child started concurrently by another test (dnsmasq, icinga2) could
-        // inherit a pipe's write end and keep it open, so EOF would never come.
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("cvs-run-\(UUID().uuidString.prefix(8))").path
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
-        defer {
-            unlink(base + ".out")
-            unlink(base + ".err")
-        }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
         let started = Date()
-        try process.run()
-        let killer = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + limit, execute: killer)
-        process.waitUntilExit()
-        killer.cancel()
-        try? out.close()
-        try? err.close()
-        let stdoutData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data()
-        let stderrData = (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
+        let result = try ChildProcess.run(binary, arguments, timeout: limit, environment: environment)
         return Run(
-            stdout: String(decoding: stdoutData, as: UTF8.self), stderr: String(decoding: stderrData, as: UTF8.self),
-            exitCode: process.terminationStatus, seconds: Date().timeIntervalSince(started))
+            stdout: result.stdout, stderr: result.stderr,
+            exitCode: result.exitCode ?? 128 + SIGKILL, seconds: Date().timeIntervalSince(started))
     }
 }
 

@@ -38,17 +38,10 @@ final class RescanFixture {
         try Plugin.run(arguments(extra), limit: limit)
     }
 
-    /// Starts `rescan-clean` in the background (output to files under the fixture).
-    func start(_ extra: [String] = [], log: String = "run") throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Plugin.binary)
-        process.arguments = arguments(extra)
-        FileManager.default.createFile(atPath: root + "/\(log).out", contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: root + "/\(log).out")
-        process.standardError = process.standardOutput
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process
+    /// Starts `rescan-clean` in the background (output to files under the fixture; posix_spawn via
+    /// ChildProcess, never Foundation's Process).
+    func start(_ extra: [String] = [], log: String = "run") throws -> ChildProcess {
+        try ChildProcess(Plugin.binary, arguments(extra), outputFile: root + "/\(log).out")
     }
 
     func output(_ log: String = "run") -> String {

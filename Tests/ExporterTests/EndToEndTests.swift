@@ -98,7 +98,7 @@ struct EndToEndTests {
 final class PrometheusServer: @unchecked Sendable {
     let directory: String
     let port: Int
-    private var process: Process?
+    private var process: ChildProcess?
 
     struct Series { var labels: [String: String]; var value: Double }
 
@@ -130,17 +130,13 @@ final class PrometheusServer: @unchecked Sendable {
     }
 
     func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-        process.arguments = [
-            "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
-            "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
-        ]
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        self.process = process
+        self.process = try ChildProcess(
+            "/usr/bin/prometheus",
+            [
+                "--config.file=\(directory)/prometheus.yml", "--storage.tsdb.path=\(directory)/data",
+                "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+            ],
+            workingDirectory: directory)
         let port = self.port
         guard try await eventually(timeout: .seconds(30), {
             guard loopbackAccepts(port) else { return false }

@@ -1,5 +1,6 @@
 import Foundation
 import ScanCore
+import ScanCoreTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,7 @@ func loopbackAccepts(_ port: Int) -> Bool {
 final class CarbonCache: @unchecked Sendable {
     let directory: String
     let linePort: Int
-    private var process: Process?
+    private var process: ChildProcess?
 
     init() throws {
         directory = NSTemporaryDirectory() + "vse-carbon-\(UUID().uuidString.prefix(8))"
@@ -69,13 +70,10 @@ final class CarbonCache: @unchecked Sendable {
 
     /// Starts carbon-cache in the foreground (as a child) and waits until its line port accepts.
     func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/carbon-cache")
-        process.arguments = ["--config=\(directory)/conf/carbon.conf", "--pidfile=\(directory)/run/carbon.pid", "--logdir=\(directory)/log/", "--nodaemon", "start"]
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        self.process = process
+        // posix_spawn (ChildProcess), never Foundation's Process: see ChildProcess.
+        self.process = try ChildProcess(
+            "/usr/bin/carbon-cache",
+            ["--config=\(directory)/conf/carbon.conf", "--pidfile=\(directory)/run/carbon.pid", "--logdir=\(directory)/log/", "--nodaemon", "start"])
         let port = linePort
         guard try await eventually(timeout: .seconds(30), { loopbackAccepts(port) }) else {
             throw CarbonError(message: "carbon-cache did not listen on 127.0.0.1:\(port)")
@@ -111,15 +109,6 @@ struct CarbonError: Error, CustomStringConvertible {
 }
 
 /// SIGTERM, then SIGKILL if the child is still running after `grace`; polls `isRunning` (never blocks forever).
-func stopChild(_ process: Process, grace: Double = 5) {
-    guard process.isRunning else { return }
-    let pid = process.processIdentifier
-    kill(pid, SIGTERM)
-    let deadline = WallClock.now() + grace
-    while process.isRunning && WallClock.now() < deadline { usleep(20_000) }
-    if process.isRunning {
-        kill(pid, SIGKILL)
-        let hard = WallClock.now() + 5
-        while process.isRunning && WallClock.now() < hard { usleep(20_000) }
-    }
+func stopChild(_ process: ChildProcess, grace: Double = 5) {
+    process.stop(grace: grace)
 }

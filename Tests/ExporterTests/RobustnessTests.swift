@@ -1,5 +1,6 @@
 import Foundation
 import ScanCore
+import ScanCoreTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -111,7 +112,7 @@ final class ExporterProcess: @unchecked Sendable {
     let arguments: [String]
     let stderrPath: String
     private var pid: pid_t = 0
-    private var process: Process?
+    private var process: ChildProcess?
 
     init(arguments: [String]) throws {
         port = try freeLoopbackPort()
@@ -125,13 +126,7 @@ final class ExporterProcess: @unchecked Sendable {
     }
 
     func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = arguments
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
-        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        let process = try ChildProcess(Self.binary, arguments, outputFile: stderrPath)
         self.process = process
         pid = process.processIdentifier
         let port = self.port
@@ -140,29 +135,22 @@ final class ExporterProcess: @unchecked Sendable {
         }
     }
 
-    var isRunning: Bool { pid > 0 && kill(pid, 0) == 0 }
+    var isRunning: Bool { process?.isRunning ?? false }
 
     /// Sends `signal` and waits for the exit status (nil if it did not exit in time).
     func terminate(signal: Int32, within timeout: Duration) throws -> Int32? {
-        // Foundation's Process reaps the child; poll it rather than waitpid.
         guard pid > 0, let process else { return nil }
         kill(pid, signal)
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if !process.isRunning {
-                pid = 0
-                return process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
-            }
-            usleep(20_000)
-        }
-        return nil
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        guard process.wait(timeout: seconds) != nil else { return nil }
+        pid = 0
+        return process.terminationReason == .exit ? process.terminationStatus : -process.terminationStatus
     }
 
     func stop() {
         guard pid > 0, let process else { return }
         kill(pid, SIGKILL)
-        let deadline = ContinuousClock.now + .seconds(5)
-        while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
+        _ = process.wait(timeout: 5)
         pid = 0
     }
 

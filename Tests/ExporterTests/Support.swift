@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import ScanCore
+import ScanCoreTestSupport
 import ServiceLifecycle
 import Synchronization
 
@@ -61,27 +62,18 @@ struct ProgramResult {
     var stderr: String
 }
 
-/// Runs a program to completion, feeding `input` on stdin.
+/// Runs a program to completion, feeding `input` on stdin (posix_spawn via ChildProcess, output and
+/// input through files, never Foundation's Process or pipes).
 func runProgram(_ executable: String, _ arguments: [String], input: String? = nil, currentDirectory: String? = nil) throws -> ProgramResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-    let out = Pipe()
-    let err = Pipe()
-    let inPipe = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = inPipe
-    try process.run()
-    if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-    try inPipe.fileHandleForWriting.close()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    // Both pipes are closed: the child is exiting. Poll rather than waitUntilExit (which spins a run loop).
-    let deadline = WallClock.now() + 30
-    while process.isRunning && WallClock.now() < deadline { usleep(5_000) }
-    return ProgramResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    var stdinPath: String? = nil
+    if let input {
+        let path = NSTemporaryDirectory() + "vse-stdin-\(UUID().uuidString.prefix(8))"
+        FileManager.default.createFile(atPath: path, contents: Data(input.utf8))
+        stdinPath = path
+    }
+    defer { if let stdinPath { unlink(stdinPath) } }
+    let result = try ChildProcess.run(executable, arguments, timeout: 120, workingDirectory: currentDirectory, stdin: stdinPath)
+    return ProgramResult(status: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr)
 }
 
 /// A loopback TCP port nobody listens on right now (bind to 0, read it back, close).
@@ -134,8 +126,18 @@ final class ScriptedCollector: Collector {
     let fails: Bool
     let delay: Duration
     let calls = Atomic<Int>(0)
+    /// Collections in flight right now, across every ScriptedCollector sharing `overlap`.
+    let overlap: Overlap?
 
-    init(name: String, families: [MetricFamily] = [], fails: Bool = false, delay: Duration = .zero) {
+    /// Counts how many collections run at once (the most seen).
+    final class Overlap: Sendable {
+        let current = Atomic<Int>(0)
+        let most = Atomic<Int>(0)
+        init() {}
+    }
+
+    init(name: String, families: [MetricFamily] = [], fails: Bool = false, delay: Duration = .zero, overlap: Overlap? = nil) {
+        self.overlap = overlap
         self.name = name
         self.families = families
         self.fails = fails
@@ -144,7 +146,12 @@ final class ScriptedCollector: Collector {
 
     func collect(now: Double) async -> CollectorResult {
         calls.add(1, ordering: .relaxed)
+        if let overlap {
+            let now = overlap.current.add(1, ordering: .sequentiallyConsistent).newValue
+            _ = overlap.most.max(now, ordering: .sequentiallyConsistent)
+        }
         if delay > .zero { try? await Task.sleep(for: delay) }
+        if let overlap { _ = overlap.current.subtract(1, ordering: .sequentiallyConsistent) }
         return fails ? .failure("\(name) broke", families: families) : CollectorResult(families: families)
     }
 }

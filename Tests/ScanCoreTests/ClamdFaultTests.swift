@@ -86,7 +86,7 @@ struct ClamdFaultTests {
             }
         }
         #expect(elapsed >= 0.5)
-        #expect(elapsed < 0.5 + 0.4)
+        #expect(elapsed < 0.5 + 1.5)  // the deadline, plus scheduling slack on a loaded CI machine
         #expect(fake.connectionsAccepted == 1)
     }
 
@@ -100,7 +100,7 @@ struct ClamdFaultTests {
                 "clamd at unix:\(fake.socketPath) accepted the connection but did not answer INSTREAM within 0.5 s: it may be hung or overloaded (check clamd's log, clamdtop)"
             ) { () throws(ClamdError) in try client.scanInstream(bytes: Array("hello".utf8)) }
         }
-        #expect(elapsed >= 0.5 && elapsed < 0.9)
+        #expect(elapsed >= 0.5 && elapsed < 2.0)
     }
 
     @Test("a daemon that stops reading a large stream times out while sending")
@@ -113,7 +113,7 @@ struct ClamdFaultTests {
                 "clamd at unix:\(fake.socketPath) stopped reading INSTREAM data for 0.5 s: it may be hung or overloaded (check clamd's log, clamdtop)"
             ) { () throws(ClamdError) in try client.scanInstream(bytes: [UInt8](repeating: 7, count: 16 << 20)) }
         }
-        #expect(elapsed >= 0.5 && elapsed < 0.9)
+        #expect(elapsed >= 0.5 && elapsed < 2.0)
     }
 
     @Test("a session on a daemon that never answers times out")
@@ -126,7 +126,7 @@ struct ClamdFaultTests {
                 "clamd at unix:\(fake.socketPath) accepted the connection but did not answer FILDES within 0.5 s: it may be hung or overloaded (check clamd's log, clamdtop)"
             ) { () throws(ClamdError) in try session.scanFildes(fileDescriptor: 0) }
         }
-        #expect(elapsed >= 0.5 && elapsed < 0.9)
+        #expect(elapsed >= 0.5 && elapsed < 2.0)
     }
 
     @Test("a complete reply that is not clamd's is malformedReply")

@@ -53,6 +53,10 @@ int vs_thread_setfsuid(uint32_t uid);
 /// mknodat for a FIFO (tests create one to prove it is never counted).
 int vs_mkfifoat(int dirfd, const char *path, uint32_t mode);
 
+/// posix_spawn_file_actions_addchdir_np (glibc 2.29+, needs _GNU_SOURCE); `actions` is a
+/// posix_spawn_file_actions_t *.
+int vs_spawn_actions_addchdir(void *actions, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
