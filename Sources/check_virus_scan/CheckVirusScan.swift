@@ -19,7 +19,7 @@ struct CheckVirusScan: ParsableCommand {
 
     /// Remediation commands (issue 5 and 7): human output, their own exit codes.
     static var remediation: [any ParsableCommand.Type] {
-        [RescanClean.self]
+        [RescanClean.self] + remediationIssue5
     }
 
     static var configuration: CommandConfiguration {
