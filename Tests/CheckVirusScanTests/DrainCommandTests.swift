@@ -176,10 +176,7 @@ struct DrainCommandTests {
             done
             """, to: script)
         chmod(script, 0o755)
-        let legacy = Process()
-        legacy.executableURL = URL(fileURLWithPath: "/bin/bash")
-        legacy.arguments = [script, setup.incoming, setup.database, setup.clean, setup.infected]
-        try legacy.run()
+        let legacy = try ChildProcess("/bin/bash", [script, setup.incoming, setup.database, setup.clean, setup.infected])
         let results = Mutex<[Plugin.Run]>([])
         DispatchQueue.concurrentPerform(iterations: 2) { index in
             if let run = try? Plugin.run(setup.arguments(lock: setup.lock + ".\(index)"), limit: 120) {
@@ -228,12 +225,7 @@ struct DrainCommandTests {
             let before = setup.hashes(setup.incoming)
             let crossDevice = iteration % 2 == 1
             let extra = crossDevice ? ["--simulate-cross-device"] : []
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Plugin.binary)
-            process.arguments = setup.arguments(extra)
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try ChildProcess(Plugin.binary, setup.arguments(extra))
             let delay = Double(random.next() % 1000) / 1000 * span * 1.1
             usleep(UInt32(delay * 1_000_000))
             if process.isRunning {
