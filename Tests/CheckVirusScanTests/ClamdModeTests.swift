@@ -44,7 +44,7 @@ struct ClamdModeTests {
         #expect(run.perf("clamd_queue") == PerfItem(label: "clamd_queue", value: 0, unit: "", warning: "5", critical: "10", min: "0", max: ""))
         #expect(run.perf("clamd_threads_max")?.value == 2)
         #expect(run.perf("clamd_time")?.unit == "s")
-        #expect(run.lines[1].hasPrefix("[OK] clamd unix:\(daemon.socketPath): state "), "\(run)")
+        #expect(run.line(1).hasPrefix("[OK] clamd unix:\(daemon.socketPath): state "), "\(run)")
         // @0:0 alerts at exactly zero: the queue range is really applied.
         let inside = try Plugin.run(["clamd", "--socket", daemon.socketPath, "-c", "@0:0"])
         #expect(inside.exitCode == 2)

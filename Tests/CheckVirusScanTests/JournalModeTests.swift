@@ -30,7 +30,7 @@ struct JournalModeTests {
         #expect(run.perf("wait_p90") == PerfItem(label: "wait_p90", value: 900, unit: "s", warning: "900", critical: "2400", min: "0", max: ""))
         #expect(run.perf("wait_max")?.value == 1000)
         #expect(run.perf("processed")?.value == 10)
-        #expect(run.lines[1].hasPrefix("source: scan journal; waits: median 8m20s, max 16m40s"), "\(run)")
+        #expect(run.line(1).hasPrefix("source: scan journal; waits: median 8m20s, max 16m40s"), "\(run)")
         // 901 s would be WARNING: the same journal with one more slow file.
         try journal.append([record(tree, "slow.pdf", waited: 2000, ago: 10), record(tree, "slower.pdf", waited: 2000, ago: 10)])
         let warning = try Plugin.run(tree.args("wait", ["-w", "15m", "-c", "40m"]))

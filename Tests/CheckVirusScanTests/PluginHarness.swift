@@ -15,6 +15,9 @@ enum Plugin {
         var seconds: Double
         var lines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) }
         var statusLine: String { lines.first ?? "" }
+        /// Line `index` of stdout, or "" when there is no such line (so a short output fails the
+        /// expectation instead of crashing the whole test run).
+        func line(_ index: Int) -> String { index < lines.count ? lines[index] : "" }
         var description: String { "exit \(exitCode)\n\(stdout)\(stderr.isEmpty ? "" : "stderr: \(stderr)")" }
         /// The perfdata after the first `|` of line 1, parsed.
         var perfdata: [PerfItem] { PerfItem.parseAll(statusLine) }

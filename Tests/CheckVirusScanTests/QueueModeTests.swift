@@ -16,8 +16,8 @@ struct QueueModeTests {
             run.statusLine
                 == "VIRUS_SCAN OK - 0 files queued | 'backlog'=0;10;20;0 'backlog_size'=0B;;;0 'oldest_age'=0s;;;0 'incoming_files'=0;;;0 'incoming_bytes'=0B;;;0 'incoming_oldest_age'=0s;;;0 'draft_incoming_files'=0;;;0 'draft_incoming_bytes'=0B;;;0 'draft_incoming_oldest_age'=0s;;;0"
         )
-        #expect(run.lines[1].hasPrefix("[OK] queue incoming ("))
-        #expect(run.lines[1].hasSuffix("/incoming): 0 files, 0 B"))
+        #expect(run.line(1).hasPrefix("[OK] queue incoming ("))
+        #expect(run.line(1).hasSuffix("/incoming): 0 files, 0 B"))
         #expect(run.stderr == "")
     }
 
@@ -46,11 +46,11 @@ struct QueueModeTests {
             run.statusLine
                 == "VIRUS_SCAN WARNING - 3 files queued (warning above 2); oldest 4m12s | 'backlog'=3;2;5;0 'backlog_size'=3073B;;;0 'oldest_age'=252s;;;0 'incoming_files'=2;;;0 'incoming_bytes'=3072B;;;0 'incoming_oldest_age'=252s;;;0 'draft_incoming_files'=1;;;0 'draft_incoming_bytes'=1B;;;0 'draft_incoming_oldest_age'=30s;;;0"
         )
-        #expect(run.lines[1] == "[OK] queue incoming (\(tree.root)/incoming): 2 files, 3.0 KiB, oldest 4m12s, median age 10s")
-        #expect(run.lines[2] == "  4m12s 2.0 KiB a/old.pdf")
-        #expect(run.lines[3] == "  10s 1.0 KiB a/new.pdf")
-        #expect(run.lines[4] == "[OK] queue draft-incoming (\(tree.root)/draft-incoming): 1 file, 1 B, oldest 30s")
-        #expect(run.lines[5] == "  30s 1 B b.doc")
+        #expect(run.line(1) == "[OK] queue incoming (\(tree.root)/incoming): 2 files, 3.0 KiB, oldest 4m12s, median age 10s")
+        #expect(run.line(2) == "  4m12s 2.0 KiB a/old.pdf")
+        #expect(run.line(3) == "  10s 1.0 KiB a/new.pdf")
+        #expect(run.line(4) == "[OK] queue draft-incoming (\(tree.root)/draft-incoming): 1 file, 1 B, oldest 30s")
+        #expect(run.line(5) == "  30s 1 B b.doc")
         #expect(run.lines.count == 7)
     }
 
@@ -146,7 +146,7 @@ struct QueueModeTests {
         #expect(run.perf("backlog")?.value == 600)
         #expect(run.lines.count < 120, "\(run.lines.count) lines")
         #expect(run.stdout.utf8.count < 16_384)
-        #expect(run.lines[2] == "  9m59s 1 B d49/f599")
+        #expect(run.line(2) == "  9m59s 1 B d49/f599")
         #expect(run.lines.contains("  (595 more not listed)"))
     }
 
@@ -168,8 +168,8 @@ struct QueueModeTests {
         #expect(run.perf("processed")?.value == 10)
         #expect(run.statusLine.hasPrefix("VIRUS_SCAN OK - p90 wait 15m"))
         #expect(run.statusLine.contains(" over 10 files processed in the last 10m | "))
-        #expect(run.lines[1].hasPrefix("source: outcome trees; waits: median "), "\(run)")
-        #expect(run.lines[2].hasPrefix("  waited 16m") && run.lines[2].hasSuffix(": incoming/w10.pdf (clean)"), "\(run)")
+        #expect(run.line(1).hasPrefix("source: outcome trees; waits: median "), "\(run)")
+        #expect(run.line(2).hasPrefix("  waited 16m") && run.line(2).hasSuffix(": incoming/w10.pdf (clean)"), "\(run)")
     }
 
     @Test(arguments: [(1500.0, Int32(1)), (2700.0, Int32(2))])
@@ -210,8 +210,8 @@ struct QueueModeTests {
             run.statusLine
                 == "VIRUS_SCAN CRITICAL - incoming stuck: oldest file waiting 31m and nothing processed in the last 30m | 'incoming_oldest_age'=1860s;;;0 'incoming_processed'=0;;;0"
         )
-        #expect(run.lines[1] == "[CRITICAL] incoming: 1 file waiting; nothing processed in the last 30m (outcome trees)")
-        #expect(run.lines[2] == "  31m stuck.pdf")
+        #expect(run.line(1) == "[CRITICAL] incoming: 1 file waiting; nothing processed in the last 30m (outcome trees)")
+        #expect(run.line(2) == "  31m stuck.pdf")
     }
 
     @Test func notStuckWhileMoving() throws {
@@ -249,7 +249,7 @@ struct QueueModeTests {
         #expect(run.exitCode == expectedExit, "\(run)")
         #expect(run.perf("infected") == PerfItem(label: "infected", value: Double(count), unit: "", warning: "0", critical: "2", min: "0", max: ""))
         #expect(run.lines.count == count + 2)
-        if count > 0 { #expect(run.lines[1].hasSuffix(" incoming/bad\(count - 1).exe (68 B)"), "\(run)") }
+        if count > 0 { #expect(run.line(1).hasSuffix(" incoming/bad\(count - 1).exe (68 B)"), "\(run)") }
     }
 }
 
@@ -266,7 +266,7 @@ struct AllModeTests {
         #expect(run.exitCode == 2, "\(run)")
         #expect(run.statusLine.hasPrefix("VIRUS_SCAN CRITICAL - age: oldest waiting file 45m old: incoming/f"), "\(run)")
         #expect(run.statusLine.contains("; stuck: incoming stuck: oldest file waiting 45m and nothing processed in the last 30m; backlog: 3 files queued (warning above 2); oldest 45m; 2 of 5 OK (wait, infected) | "), "\(run)")
-        #expect(run.lines[1] == "[WARNING] backlog: 3 files queued (warning above 2); oldest 45m")
+        #expect(run.line(1) == "[WARNING] backlog: 3 files queued (warning above 2); oldest 45m")
         #expect(run.lines.count == 7)  // status, five modes, final newline
         #expect(run.perf("backlog")?.warning == "2")
         #expect(run.perf("oldest_age")?.critical == "")  // first label wins: backlog's oldest_age has no thresholds

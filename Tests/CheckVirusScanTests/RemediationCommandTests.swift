@@ -107,13 +107,13 @@ struct RemediationCommandTests {
         let run = try Plugin.run(["clamd-status", "--socket", clamd.socketPath])
         #expect(run.exitCode == 0, "\(run)")
         #expect(run.lines.first == "clamd at unix:\(clamd.socketPath)")
-        #expect(run.lines[1].hasPrefix("  PING:      PONG in "))
-        #expect(run.lines[2].hasPrefix("  Version:   ClamAV ") && run.lines[2].contains("/27000/"))
+        #expect(run.line(1).hasPrefix("  PING:      PONG in "))
+        #expect(run.line(2).hasPrefix("  Version:   ClamAV ") && run.line(2).contains("/27000/"))
         #expect(run.lines.contains { $0.hasPrefix("  Threads:   live ") && $0.contains(", max 2, idle timeout ") })
         #expect(run.lines.contains { $0.hasPrefix("  State:     VALID PRIMARY") })
         let down = try Plugin.run(["clamd-status", "--socket", clamd.directory + "/none.sock"])
         #expect(down.exitCode == 2)
-        #expect(down.lines[1].hasPrefix("  PING:      no answer: "))
+        #expect(down.line(1).hasPrefix("  PING:      no answer: "))
     }
 
     @Test("db-info: headers like sigtool --info, ignore list, clamd's version; exit 1 and a loud line when clamd lags the disk")
@@ -164,7 +164,7 @@ struct RemediationCommandTests {
                                   "--database-dir", database, "--socket", clamd.socketPath])
         #expect(run.exitCode == 0, "\(run)")
         #expect(run.lines.first == "added Eicar-Test-Signature to \(list) (3 entries)")
-        #expect(run.lines[1].hasPrefix("clamd reloaded; PONG after "))
+        #expect(run.line(1).hasPrefix("clamd reloaded; PONG after "))
         #expect(String(decoding: try FileOutput.read(list), as: UTF8.self)
                 == "# hand-made\nOther.Sig-1\nThird.Sig-2\nEicar-Test-Signature\n")
         // clamd reloads in the background and swaps engines when done: poll.
@@ -206,8 +206,8 @@ struct RemediationCommandTests {
             + "/usr/sbin/clamd --config-file=\(clamd.directory)/clamd.conf >/dev/null 2>&1 &"
         let dry = try Plugin.run(["restart-clamd", "--dry-run", "--command", command, "--socket", clamd.socketPath])
         #expect(dry.exitCode == 0)
-        #expect(dry.lines[0] == "plan:")
-        #expect(dry.lines[1].hasPrefix("  /bin/sh -c 'kill \(clamd.pid);"))
+        #expect(dry.line(0) == "plan:")
+        #expect(dry.line(1).hasPrefix("  /bin/sh -c 'kill \(clamd.pid);"))
         #expect(kill(clamd.pid, 0) == 0)
         // Run through PlannedCommand (output to a file, not a pipe: the restarted daemon is our grandchild).
         let outcome = try PlannedCommand(executable: Plugin.binary,

@@ -40,7 +40,7 @@ struct RescanModeTests {
             run.statusLine
                 == "VIRUS_SCAN OK - rescan running for 2h (pid \(pid)), 25% done, ETA 6h | 'rescan_age'=7200s;86400;259200;0 'rescan_progress'=25%;;;0;100 'rescan_files'=250;;;0 'rescan_bytes'=2500B;;;0 'rescan_errors'=1;;;0 'rescan_detections'=2;;;0"
         )
-        #expect(run.lines[1] == "pass: 250/1000 files, 2.4 KiB/9.8 KiB, daily database 27400, 1 errors, 2 detections")
+        #expect(run.line(1) == "pass: 250/1000 files, 2.4 KiB/9.8 KiB, daily database 27400, 1 errors, 2 detections")
         let late = try Plugin.run(args(tree, ["-w", "1h", "-c", "2h"]))
         #expect(late.exitCode == 1, "\(late)")  // 7200 is the critical endpoint: inclusive, so WARNING
         #expect(late.statusLine.hasPrefix("VIRUS_SCAN WARNING - rescan running for 2h (pid \(pid)), 25% done, ETA 6h (warning above 1h) |"))
@@ -67,7 +67,7 @@ struct RescanModeTests {
         let run = try Plugin.run(args(tree, ["--stale", "3d"]))
         #expect(run.exitCode == 1)
         #expect(run.statusLine == "VIRUS_SCAN WARNING - no rescan running and none recorded: no state file at \(tree.root)/state/rescan-state.json")
-        #expect(run.lines[1] == "lock file \(tree.root)/rescan.lock does not exist")
+        #expect(run.line(1) == "lock file \(tree.root)/rescan.lock does not exist")
     }
 
     @Test func lockHeldWithoutStateIsUnknown() throws {
