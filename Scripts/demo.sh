@@ -58,8 +58,11 @@ queues:
     lock: $demo/run/incoming-draft.lock
 YAML
 
-# A real clamd with a small generated signature database, on a unix socket in the demo dir.
-"$bin/virus_scan_fixtures" database small "$demo/db" >/dev/null
+# A real clamd with a small generated signature database (packed as a daily container built three
+# hours ago, so the signatures check has a daily version and age), on a unix socket in the demo dir.
+"$bin/virus_scan_fixtures" database small "$demo/db-source" >/dev/null
+"$bin/virus_scan_fixtures" cvd --from "$demo/db-source" --out "$demo/db/daily.cud" --version 27850 \
+  --build-time "$(( $(date +%s) - 3 * 3600 ))" >/dev/null
 cat > "$demo/clamd.conf" <<CONF
 LocalSocket $demo/run/clamd.sock
 DatabaseDirectory $demo/db
@@ -91,7 +94,7 @@ set -e
 port=$(( 20000 + RANDOM % 20000 ))
 "$bin/virus_scan_exporter" "${opts[@]}" --web.listen-address "127.0.0.1:$port" 2>"$demo/exporter.log" & exporter_pid=$!
 for _ in $(seq 1 100); do
-  if exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null; then exec 3>&-; break; fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
   sleep 0.1
 done
 echo

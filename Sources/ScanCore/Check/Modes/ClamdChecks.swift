@@ -52,10 +52,10 @@ public enum ClamdCheck {
             if let live = stats.threadsLive { report.perfdata.append(PerfDatum("clamd_threads_live", Double(live), min: 0, max: stats.threadsMax.map(Double.init))) }
             if let idle = stats.threadsIdle { report.perfdata.append(PerfDatum("clamd_threads_idle", Double(idle), min: 0, max: stats.threadsMax.map(Double.init))) }
             if let max = stats.threadsMax { report.perfdata.append(PerfDatum("clamd_threads_max", Double(max), min: 0)) }
-            if let heap = stats.memory.heap { report.perfdata.append(PerfDatum("clamd_memory_heap", (heap * 1_048_576).rounded(), unit: .bytes, min: 0)) }
-            if let pools = stats.memory.poolsUsed { report.perfdata.append(PerfDatum("clamd_memory_pools", (pools * 1_048_576).rounded(), unit: .bytes, min: 0)) }
+            if let heap = stats.memory.heap { report.perfdata.append(PerfDatum("clamd_memory_heap", heap.rounded(), unit: .bytes, min: 0)) }
+            if let pools = stats.memory.poolsUsed { report.perfdata.append(PerfDatum("clamd_memory_pools", pools.rounded(), unit: .bytes, min: 0)) }
             var line = "[\(thresholds.state(for: Double(stats.queueItems ?? 0)))] clamd \(observation.endpoint): state \(stats.state ?? "?"), threads live \(stats.threadsLive.map(String.init) ?? "?") idle \(stats.threadsIdle.map(String.init) ?? "?") max \(stats.threadsMax.map(String.init) ?? "?"), queue \(stats.queueItems ?? 0)"
-            if let heap = stats.memory.heap { line += ", heap \(ByteText.format(heap * 1_048_576))" }
+            if let heap = stats.memory.heap { line += ", heap \(ByteText.format(heap))" }
             report.details.append(line)
             for job in stats.jobs.prefix(10) {
                 report.details.append("  queued: \(job.command)\(job.seconds.map { " for \(PerfDatum.format($0))s" } ?? "")")
