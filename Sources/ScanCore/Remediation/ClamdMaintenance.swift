@@ -170,8 +170,49 @@ public enum IgnoreListFile {
         if let removing {
             changed = list.remove(IgnoreList.databaseName(forReported: removing)) || changed
         }
-        if changed { try writeAtomically(list.rendered(), to: path) }
+        if changed {
+            let text = list.rendered()
+            try validate(text)
+            try writeAtomically(text, to: path)
+        }
         return Change(path: path, changed: changed, entries: list.signatures)
+    }
+
+    /// Loads `text` as an ignore list with libclamav (beside one harmless hash signature, in a temp
+    /// directory) before it replaces the real list: libclamav rejects a whole .ign2 with a blank or
+    /// malformed line, and clamd would then keep its old database while still answering PING and
+    /// VERSION — the reload would look verified when it was refused.
+    static func validate(_ text: String) throws(RemediationError) {
+        var template = Array("/tmp/virus_scan-ign2-check.XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw RemediationError(.io, "cannot create a temp dir to check the ignore list: \(RemediationError.text(errno))")
+        }
+        let directory = String(cString: made)
+        defer {
+            unlink(directory + "/" + defaultName)
+            unlink(directory + "/check.hdb")
+            rmdir(directory)
+        }
+        func write(_ name: String, _ content: String) -> Bool {
+            let fd = open(directory + "/" + name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            let bytes = Array(content.utf8)
+            return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
+        }
+        // The MD5 of "virus-scan ignore-list check\n": matches nothing real.
+        guard write("check.hdb", "0f6ea4f8b40f0ce7d3e3e1b1b0b6ad3c:29:VirusScan.IgnoreListCheck\n"),
+              write(defaultName, text)
+        else { throw RemediationError(.io, "cannot write the ignore list check files in \(directory)") }
+        do {
+            _ = try ClamAVEngine(databaseDirectory: directory)
+        } catch {
+            let detail = ([error.message] + error.libclamavMessages).joined(separator: "; ")
+            throw RemediationError(
+                .invalidArgument,
+                "libclamav rejects the resulting ignore list, so clamd would keep its old database; nothing was written (\(detail))",
+                cause: error)
+        }
     }
 
     static func writeAtomically(_ text: String, to path: String) throws(RemediationError) {
