@@ -44,6 +44,13 @@ final class RealPipeline: @unchecked Sendable {
         try tree.move("incoming/p1.pdf", to: "clean/p1.pdf")
         try tree.move("incoming/p2.pdf", to: "clean/x/p2.pdf")
         try tree.move("incoming/v.exe", to: "infected/v.exe")
+        // A rescan pass a quarter done, the previous one completed a day ago (the rescan state file).
+        let now = WallClock.now()
+        try FileManager.default.createDirectory(atPath: tree.root + "/state", withIntermediateDirectories: true)
+        try Data("""
+            {"started": \(now - 600), "databaseVersion": \(RealPipeline.dailyVersion), "filesDone": 50, "filesTotal": 200, \
+            "bytesDone": 5000, "bytesTotal": 20000, "errors": 0, "detections": 1, "lastCompletedAt": \(now - 86400)}
+            """.utf8).write(to: URL(fileURLWithPath: tree.root + "/state/rescan-state.json"))
     }
 
     var configuration: ExporterConfiguration {
