@@ -101,6 +101,6 @@ echo
 echo "==> the metrics virus_scan_exporter serves for it (GET http://127.0.0.1:$port/metrics):"
 echo
 exec 3<>"/dev/tcp/127.0.0.1/$port"
-printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
 sed '1,/^\r$/d' <&3 | grep -v '^# HELP'
 exec 3>&-
