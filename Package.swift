@@ -33,9 +33,11 @@ let package = Package(
         // C: libclamav (system library, compiles nothing) and the Linux calls Swift cannot import.
         .systemLibrary(name: "CClamAV", pkgConfig: "libclamav", providers: [.apt(["libclamav-dev"])]),
         .target(name: "CScanSupport"),
+        // The forked scanning process (C only: see its header for why).
+        .target(name: "CClamAVWorker", dependencies: ["CClamAV"]),
 
         // Core library
-        .target(name: "ScanCore", dependencies: ["CClamAV", "CScanSupport", logging, yams]),
+        .target(name: "ScanCore", dependencies: ["CClamAV", "CClamAVWorker", "CScanSupport", logging, yams]),
         .target(name: "ScanCoreTestSupport", dependencies: ["ScanCore", "CScanSupport"]),
 
         // Executables (thin)

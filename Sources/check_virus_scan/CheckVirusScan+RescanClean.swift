@@ -100,6 +100,9 @@ extension CheckVirusScan {
             if code != 0 { throw ExitCode(code) }
         }
 
+        /// `--jobs`, or the number of cores.
+        private var jobCount: Int { jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
         private func say(_ line: String) { Self.writeLine(1, line) }
 
         private func complain(_ line: String) { Self.writeLine(2, "rescan-clean: " + line) }
@@ -177,6 +180,7 @@ extension CheckVirusScan {
                 if let sizeLimit { limits.maxFileSize = sizeLimit }
                 scanner = try ScannerFactory.make(choice: EngineChoice(rawValue: engine) ?? .auto, endpoints: endpoints,
                                                   databaseDirectory: common.databaseDir, limits: limits,
+                                                  processes: jobCount,
                                                   notes: { if common.verbose > 0 { say("note: \($0)") } })
                 version = try RescanDatabaseVersion.of(scanner, databaseDirectory: common.databaseDir)
             } catch {
@@ -194,7 +198,7 @@ extension CheckVirusScan {
                 trees: queues.map { RescanTree(queue: $0.name, clean: $0.clean, infected: $0.infected) },
                 incomingQueues: layout.queues, statePath: stateFile ?? layout.rescanStatePath,
                 journalPath: layout.journalPath, auditJournalPath: auditJournal,
-                jobs: jobs ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))), yieldAfter: yieldSeconds,
+                jobs: jobCount, yieldAfter: yieldSeconds,
                 yieldCheckInterval: yieldCheckInterval, maxRate: rate, reportOnly: reportOnly,
                 durableInterval: durableInterval, stopAfter: stopSeconds, newPass: newPass, ageSource: layout.ageSource,
                 syslog: !noSyslog)

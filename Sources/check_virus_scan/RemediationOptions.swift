@@ -70,7 +70,7 @@ struct EngineOptions: ParsableArguments {
 
     func makeScanner(verbose: Bool) throws -> any FileScanner {
         try ScannerFactory.make(choice: engine, endpoints: try endpoints(), databaseDirectory: databaseDir,
-                                scanTimeout: .seconds(scanTimeout),
+                                scanTimeout: .seconds(scanTimeout), processes: jobCount,
                                 notes: { if verbose { standardError($0) } })
     }
 }

@@ -29,6 +29,61 @@ struct RemediationCommandTests {
         return tree
     }
 
+    /// The libclamav engine scans in worker processes forked from the command. Killing the
+    /// command (SIGKILL: no cleanup runs) must not leave them behind: each exits at end of file
+    /// on its socket once it has finished the file in hand.
+    @Test("SIGKILL of scan --engine libclamav: its scanning processes exit")
+    func scanWorkersExitWithTheCommand() throws {
+        let tree = try TemporaryTree(prefix: "scw")
+        try SignatureFixtures.writeSmall(to: tree.path("db"))
+        var random = SplitMix64(seed: 11)
+        for index in 0..<1500 {
+            let bytes = (0..<20_000).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            try tree.file("t/\(index / 100)/file \(index).bin", contents: bytes)
+        }
+        let process = try ChildProcess(
+            Plugin.binary, ["scan", "--engine", "libclamav", "--jobs", "2", "--database-dir", tree.path("db"), tree.path("t")])
+        defer { process.stop(grace: 0) }
+        var workers: [pid_t] = []
+        for _ in 0..<10_000 where workers.count < 2 && process.isRunning {
+            workers = Self.children(of: process.pid).filter { Self.procText("/proc/\($0)/comm") == "scan-worker\n" }
+            usleep(1_000)
+        }
+        try #require(workers.count == 2, "the command's scanning processes were not seen (\(process.isRunning ? "running" : "exited"))")
+        kill(process.pid, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationSignal == SIGKILL)
+        // Gone, or a zombie waiting for whoever inherited it to reap it: either way, exited.
+        var left = workers
+        for _ in 0..<6000 where !left.isEmpty {
+            left = left.filter { pid in
+                guard let stat = Self.procText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+                return stat[stat.index(close, offsetBy: 2)] != "Z"
+            }
+            usleep(5_000)
+        }
+        #expect(left == [], "scanning processes still running after the command was killed")
+    }
+
+    static func procText(_ path: String) -> String? {
+        (try? FileOutput.read(path)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The processes whose parent is `pid` (from /proc/*/stat).
+    static func children(of pid: pid_t) -> [pid_t] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var found: [pid_t] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard let candidate = pid_t(name), let stat = procText("/proc/\(name)/stat"),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == pid { found.append(candidate) }
+        }
+        return found.sorted()
+    }
+
     @Test("scan with libclamav and with clamd: clamdscan lines, summary, exit 1 on a virus, 0 clean, 2 on errors",
           arguments: ["libclamav", "clamd"])
     func scan(engine: String) throws {

@@ -18,7 +18,7 @@ import Glibc
 /// verdict, never clean.
 public final class ClamAVEngine: Sendable {
     /// The libclamav engine this instance owns. Read-only once compiled.
-    private let handle: EngineHandle
+    let handle: EngineHandle
 
     /// The database directory (or file) loaded.
     public let databasePath: String
@@ -92,7 +92,12 @@ public final class ClamAVEngine: Sendable {
     ///   otherwise `cl_strerror`'s text and what libclamav printed.
     public func scan(fileDescriptor: Int32, name: String? = nil) -> ScanVerdict {
         var options = ClamAVEngine.scanOptions
-        switch handle.scan(fd: fileDescriptor, name: name, options: &options) {
+        return Self.verdict(handle.scan(fd: fileDescriptor, name: name, options: &options))
+    }
+
+    /// The verdict for one scan's outcome, in this process or in a ``ScanWorkerPool`` worker.
+    static func verdict(_ outcome: EngineHandle.ScanOutcome) -> ScanVerdict {
+        switch outcome {
         case .clean:
             return .clean
         case .virus(let signature):

@@ -8,7 +8,7 @@ public struct ClamAVError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Value: Hashable, Sendable {
             case initialisation, malformedDatabase, databaseNotFound, noSignatures, compile, invalidLimit,
-                memory, other
+                memory, workerStart, other
         }
         fileprivate let value: Value
         /// `cl_init` or `cl_engine_new` failed.
@@ -27,6 +27,8 @@ public struct ClamAVError: Error, CustomStringConvertible, Sendable {
         public static let invalidLimit = Code(value: .invalidLimit)
         /// libclamav ran out of memory (`CL_EMEM`).
         public static let memory = Code(value: .memory)
+        /// A ``ScanWorkerPool`` process could not be forked.
+        public static let workerStart = Code(value: .workerStart)
         /// Any other libclamav error.
         public static let other = Code(value: .other)
 
@@ -39,6 +41,7 @@ public struct ClamAVError: Error, CustomStringConvertible, Sendable {
             case .compile: "compile failed"
             case .invalidLimit: "invalid limit"
             case .memory: "out of memory"
+            case .workerStart: "scanning process not started"
             case .other: "libclamav error"
             }
         }

@@ -1,4 +1,5 @@
 import CClamAV
+import CClamAVWorker
 
 #if canImport(Glibc)
 import Glibc
@@ -16,19 +17,19 @@ final class EngineHandle: @unchecked Sendable {
     /// The corresponding C function is `cl_engine_new`.
     init() throws(ClamAVError) {
         try LibClamAV.initialise()
-        guard let pointer = cl_engine_new() else {
+        guard let pointer = LibClamAV.guarded({ cl_engine_new() }) else {
             throw ClamAVError(.initialisation, "cannot create a libclamav engine (cl_engine_new): out of memory")
         }
         self.pointer = pointer
         cl_engine_set_clcb_virus_found(pointer, virusFoundCallback)
     }
 
-    deinit { cl_engine_free(pointer) }
+    deinit { LibClamAV.guarded { _ = cl_engine_free(pointer) } }
 
     /// Sets a numeric field. The corresponding C function is `cl_engine_set_num`.
     func set(_ field: cl_engine_field, _ value: Int64, name: String) throws(ClamAVError) {
         let capture = MessageCapture.begin()
-        let rc = cl_engine_set_num(pointer, field, value)
+        let rc = LibClamAV.guarded { cl_engine_set_num(pointer, field, value) }
         let messages = MessageCapture.end(capture)
         if rc != CL_SUCCESS {
             throw LibClamAV.error(.invalidLimit, "cannot set \(name) to \(value)", rc, messages)
@@ -38,7 +39,7 @@ final class EngineHandle: @unchecked Sendable {
     /// Reads a numeric field. The corresponding C function is `cl_engine_get_num`.
     func get(_ field: cl_engine_field) -> Int64 {
         var err: Int32 = 0
-        let value = cl_engine_get_num(pointer, field, &err)
+        let value = LibClamAV.guarded { cl_engine_get_num(pointer, field, &err) }
         return err == 0 ? value : 0
     }
 
@@ -47,7 +48,7 @@ final class EngineHandle: @unchecked Sendable {
     func load(_ path: String, options: UInt32) throws(ClamAVError) -> (signatures: Int, warnings: [String]) {
         var signatures: UInt32 = 0
         let capture = MessageCapture.begin()
-        let rc = cl_load(path, pointer, &signatures, options)
+        let rc = LibClamAV.guarded { cl_load(path, pointer, &signatures, options) }
         let messages = MessageCapture.end(capture)
         if rc != CL_SUCCESS {
             let errors = messages.filter { !$0.hasPrefix("warning: ") }
@@ -61,7 +62,7 @@ final class EngineHandle: @unchecked Sendable {
     /// function is `cl_engine_compile`.
     func compile() throws(ClamAVError) {
         let capture = MessageCapture.begin()
-        let rc = cl_engine_compile(pointer)
+        let rc = LibClamAV.guarded { cl_engine_compile(pointer) }
         let messages = MessageCapture.end(capture)
         if rc != CL_SUCCESS { throw LibClamAV.error(.compile, "cannot compile the signature database", rc, messages) }
     }
@@ -85,19 +86,29 @@ final class EngineHandle: @unchecked Sendable {
         let context = Unmanaged.passUnretained(found).toOpaque()
         let capture = MessageCapture.begin()
         let rc: cl_error_t = withExtendedLifetime(found) {
-            if let name {
-                cl_scandesc_callback(fd, name, &virname, &scanned, pointer, &options, context)
-            } else {
-                cl_scandesc_callback(fd, nil, &virname, &scanned, pointer, &options, context)
+            LibClamAV.guarded {
+                if let name {
+                    cl_scandesc_callback(fd, name, &virname, &scanned, pointer, &options, context)
+                } else {
+                    cl_scandesc_callback(fd, nil, &virname, &scanned, pointer, &options, context)
+                }
             }
         }
         let messages = MessageCapture.end(capture)
+        return Self.outcome(rc: Int32(bitPattern: rc.rawValue), virname: virname.map { String(cString: $0) },
+                            lastFound: found.names.last, messages: messages)
+    }
+
+    /// The outcome of a `cl_scandesc_callback` that returned `rc` (a `cl_error_t`, or -1 for a
+    /// failure before libclamav was called, described in `messages`).
+    static func outcome(rc: Int32, virname: String?, lastFound: String?, messages: [String]) -> ScanOutcome {
         switch rc {
-        case CL_CLEAN: return .clean
-        case CL_VIRUS:
-            if let virname { return .virus(String(cString: virname)) }
-            return .virus(found.names.last ?? "unknown")
-        default: return .failed(code: LibClamAV.text(rc), messages: messages.filter { !$0.hasPrefix("warning: ") })
+        case Int32(CL_CLEAN.rawValue): return .clean
+        case Int32(CL_VIRUS.rawValue): return .virus(virname ?? lastFound ?? "unknown")
+        default:
+            let errors = messages.filter { !$0.hasPrefix("warning: ") }
+            let code = rc < 0 ? "scan failed" : LibClamAV.text(cl_error_t(rawValue: UInt32(rc)))
+            return .failed(code: code, messages: errors)
         }
     }
 }

@@ -1,4 +1,5 @@
 import CClamAV
+import CClamAVWorker
 import Synchronization
 
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ enum LibClamAV {
     private static let initialisation: Result<Void, ClamAVError> = {
         cl_set_clcb_msg(messageCallback)
         let capture = MessageCapture.begin()
-        let rc = cl_init(UInt32(CL_INIT_DEFAULT))
+        let rc = guarded { cl_init(UInt32(CL_INIT_DEFAULT)) }
         let messages = MessageCapture.end(capture)
         if rc != CL_SUCCESS {
             return .failure(error(.initialisation, "cannot initialise libclamav (cl_init)", rc, messages))
@@ -26,8 +27,17 @@ enum LibClamAV {
         try initialisation.get()
     }
 
+    /// Runs `body`, a libclamav call, while no ``ScanWorkerPool`` can fork: a worker forked while
+    /// another thread is inside libclamav could inherit one of libclamav's locks held forever.
+    @inline(__always)
+    static func guarded<T>(_ body: () throws(Never) -> T) -> T {
+        vsw_guard_enter()
+        defer { vsw_guard_leave() }
+        return body()
+    }
+
     /// The C function `cl_strerror`.
-    static func text(_ rc: cl_error_t) -> String { String(cString: cl_strerror(rc)) }
+    static func text(_ rc: cl_error_t) -> String { guarded { String(cString: cl_strerror(rc)) } }
 
     /// An error for `rc` with libclamav's text and the messages it printed.
     static func error(_ code: ClamAVError.Code, _ what: String, _ rc: cl_error_t, _ messages: [String])

@@ -17,20 +17,37 @@ public protocol FileScanner: Sendable {
     func scan(fileDescriptor: Int32, name: String) -> ScanVerdict
 }
 
-/// libclamav in-process: one compiled engine shared by every scanning thread.
+/// libclamav in-process: one compiled engine, shared either by the scanning threads themselves
+/// or, with a ``ScanWorkerPool``, by worker processes forked from it (faster on two cores, and
+/// a crash or a runaway scan costs one file, not the command).
 public struct LibClamAVScanner: FileScanner {
     public let engine: ClamAVEngine
+    /// The worker processes that scan, when there are any.
+    public let pool: ScanWorkerPool?
 
-    public init(engine: ClamAVEngine) { self.engine = engine }
+    /// Scans in the calling threads.
+    public init(engine: ClamAVEngine) {
+        self.engine = engine
+        self.pool = nil
+    }
 
-    /// Loads the databases in `databaseDirectory` once.
+    /// Scans in `processes` worker processes forked from `engine`; a file that takes longer than
+    /// `scanTimeout` is an error and its worker is replaced.
+    public init(engine: ClamAVEngine, processes: Int, scanTimeout: Duration? = nil) throws(ClamAVError) {
+        self.engine = engine
+        self.pool = try ScanWorkerPool(engine: engine, workers: processes, scanTimeout: scanTimeout)
+    }
+
+    /// Loads the databases in `databaseDirectory` once; scans in the calling threads.
     public init(databaseDirectory: String, limits: ScanLimits = .default) throws(ClamAVError) {
         self.engine = try ClamAVEngine(databaseDirectory: databaseDirectory, limits: limits)
+        self.pool = nil
     }
 
     public var engineName: String { "libclamav" }
     public var summary: String {
-        "libclamav \(ClamAVEngine.libraryVersion) in-process, \(engine.signatureCount) signatures from \(engine.databasePath)"
+        let how = pool.map { "in \($0.workerCount) scanning process\($0.workerCount == 1 ? "" : "es")" } ?? "in-process"
+        return "libclamav \(ClamAVEngine.libraryVersion) \(how), \(engine.signatureCount) signatures from \(engine.databasePath)"
     }
 
     public func scan(fileDescriptor: Int32, name: String) -> ScanVerdict {
@@ -38,6 +55,7 @@ public struct LibClamAVScanner: FileScanner {
             let saved = errno
             return .error(message: "cannot rewind \(name): \(RemediationError.text(saved))")
         }
+        if let pool { return pool.scan(fileDescriptor: fileDescriptor, name: name) }
         return engine.scan(fileDescriptor: fileDescriptor, name: name)
     }
 }
@@ -192,14 +210,17 @@ public enum EngineChoice: String, Sendable, CaseIterable {
 public enum ScannerFactory {
     /// - Parameters:
     ///   - endpoints: the clamd endpoints (`--socket`, `--tcp …`); TCP ones are used when given.
+    ///   - processes: for libclamav, the number of worker processes forked from the loaded engine
+    ///     (the command's `--jobs`); 0 scans in the calling threads instead.
+    ///   - scanTimeout: per file, for clamd and for libclamav workers.
     ///   - notes: receives one line per decision (which engine, why), for verbose output.
     public static func make(choice: EngineChoice, endpoints: [ClamdEndpoint], databaseDirectory: String,
-                            limits: ScanLimits = .default, scanTimeout: Duration = .seconds(120),
+                            limits: ScanLimits = .default, scanTimeout: Duration = .seconds(120), processes: Int = 0,
                             notes: (String) -> Void = { _ in }) throws(RemediationError) -> any FileScanner {
         let timeouts = ClamdClient.Timeouts(connect: .seconds(2), command: .seconds(10), scan: scanTimeout)
         switch choice {
         case .libclamav:
-            return try loadEngine(databaseDirectory, limits: limits)
+            return try loadEngine(databaseDirectory, limits: limits, processes: processes, scanTimeout: scanTimeout)
         case .clamd:
             // Fails fast when none answers: a drain that can scan nothing should say so at once.
             var errors: [String] = []
@@ -226,15 +247,24 @@ public enum ScannerFactory {
             }
             if !live.isEmpty { return ClamdScanner(endpoints: live, timeouts: timeouts) }
             notes("no clamd answers PING: loading the databases in \(databaseDirectory) in-process")
-            return try loadEngine(databaseDirectory, limits: limits)
+            return try loadEngine(databaseDirectory, limits: limits, processes: processes, scanTimeout: scanTimeout)
         }
     }
 
-    private static func loadEngine(_ directory: String, limits: ScanLimits) throws(RemediationError) -> LibClamAVScanner {
+    private static func loadEngine(_ directory: String, limits: ScanLimits, processes: Int, scanTimeout: Duration)
+        throws(RemediationError) -> LibClamAVScanner
+    {
+        let engine: ClamAVEngine
         do {
-            return try LibClamAVScanner(databaseDirectory: directory, limits: limits)
+            engine = try ClamAVEngine(databaseDirectory: directory, limits: limits)
         } catch {
             throw RemediationError(.engineUnavailable, "cannot load the signature databases in \(directory): \(error)", cause: error)
+        }
+        guard processes > 0 else { return LibClamAVScanner(engine: engine) }
+        do {
+            return try LibClamAVScanner(engine: engine, processes: processes, scanTimeout: scanTimeout)
+        } catch {
+            throw RemediationError(.engineUnavailable, "cannot start \(processes) scanning processes: \(error)", cause: error)
         }
     }
 }
