@@ -5,7 +5,8 @@
 # images, text, 10 KB-5 MB, 1% EICAR) and the same database (the medium synthetic one, ~522k
 # signatures by default), times:
 #   a. ours:   check_virus_scan rescan-clean --jobs 2 --engine libclamav --report-only --new-pass
-#              (database loaded once, 2 scanning threads, sorted walk, state file after every file)
+#              (database loaded once, 2 scanning processes forked from it, sorted walk, state file
+#              after every file)
 #   b. legacy: clamscan -r -d DB --no-summary --stdout TREE   (what virus_scan.sh ran)
 # Engine load is included in both. Prints wall time, files/s, MB/s, the ratio (target >= 1.8x on
 # 2 cores), checks both found the same infected files, and from the measured rate estimates the

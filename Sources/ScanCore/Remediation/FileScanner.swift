@@ -15,6 +15,15 @@ public protocol FileScanner: Sendable {
     var summary: String { get }
     /// The verdict for the regular file open on `fileDescriptor`; `name` is for messages only.
     func scan(fileDescriptor: Int32, name: String) -> ScanVerdict
+    /// How many scans run at once whatever the number of calling threads, when the scanner
+    /// bounds that itself (worker processes); nil when each calling thread scans. A caller that
+    /// does other work between scans (moving files, fsync) can then keep more threads than this,
+    /// so the scanners never wait for it.
+    var concurrentScans: Int? { get }
+}
+
+extension FileScanner {
+    public var concurrentScans: Int? { nil }
 }
 
 /// libclamav in-process: one compiled engine, shared either by the scanning threads themselves
@@ -45,6 +54,7 @@ public struct LibClamAVScanner: FileScanner {
     }
 
     public var engineName: String { "libclamav" }
+    public var concurrentScans: Int? { pool?.workerCount }
     public var summary: String {
         let how = pool.map { "in \($0.workerCount) scanning process\($0.workerCount == 1 ? "" : "es")" } ?? "in-process"
         return "libclamav \(ClamAVEngine.libraryVersion) \(how), \(engine.signatureCount) signatures from \(engine.databasePath)"

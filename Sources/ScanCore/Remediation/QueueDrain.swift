@@ -224,7 +224,10 @@ public struct QueueDrain: Sendable {
         let next = Atomic<Int>(0)
         let cleanRoot = Array(queue.clean.utf8)
         let group = DispatchGroup()
-        let workers = min(config.jobs, max(1, candidates.count))
+        // With worker processes scanning, twice as many threads: while one thread moves a file
+        // and fsyncs directories, another has the next file in a worker.
+        let threads = scanner.concurrentScans.map { max(config.jobs, 2 * $0) } ?? config.jobs
+        let workers = min(threads, max(1, candidates.count))
         let treeClean = treeFDs[.clean]!, treeInfected = treeFDs[.infected]!
         for _ in 0..<workers {
             DispatchQueue.global().async(group: group) {
