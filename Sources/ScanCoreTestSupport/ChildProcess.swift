@@ -22,7 +22,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// the inherited one). Signal mask and SIGTERM/SIGINT/SIGPIPE dispositions are reset.
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                 extraEnvironment: [String: String] = [:], workingDirectory: String? = nil, stdin: String? = nil,
-                outputFile: String? = nil) throws {
+                outputFile: String? = nil, stderrFile: String? = nil) throws {
         self.executable = executable
         outputDirectory = try ClamdProcess.makeTemporaryDirectory(prefix: "/tmp/child-")
         pthread_mutex_init(&mutex, nil)
@@ -37,7 +37,12 @@ public final class ChildProcess: @unchecked Sendable {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         } else {
             posix_spawn_file_actions_addopen(&actions, 1, outputDirectory + "/stdout", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            posix_spawn_file_actions_addopen(&actions, 2, outputDirectory + "/stderr", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            if let stderrFile {
+                // An existing file, such as a pseudo-terminal's slave side (a terminal on stderr).
+                posix_spawn_file_actions_addopen(&actions, 2, stderrFile, O_WRONLY | O_NOCTTY, 0)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, 2, outputDirectory + "/stderr", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            }
         }
         if let workingDirectory { _ = vs_spawn_actions_addchdir(&actions, workingDirectory) }
 

@@ -66,7 +66,11 @@ extension CheckVirusScan {
                 queues = try layout.queues(named: layoutOptions.queues)
                 minimumAge = try parseSeconds(minAge, option: "--min-age")
                 maximumSize = try parseBytes(maxSize, option: "--max-size")
-                if let owner { moverOptions.owner = try FileOwner(parsing: owner) }
+                if let owner {
+                    do { moverOptions.owner = try FileOwner(parsing: owner) } catch {
+                        throw ValidationError(error.message)  // bad input: exit 64, as documented
+                    }
+                }
                 if lock != nil && queues.count != 1 { throw ValidationError("--lock needs exactly one --queue") }
             } catch let error as ValidationError {
                 throw error

@@ -46,7 +46,7 @@ extension CheckVirusScan {
         @Option(name: .long, help: ArgumentHelp("clamd, libclamav (in-process, loads --database-dir) or auto (clamd when it answers).", valueName: "engine"))
         var engine: String = "auto"
 
-        @Option(name: .long, help: ArgumentHelp("Files scanned at once (default: the number of cores).", valueName: "n"))
+        @Option(name: .long, help: ArgumentHelp("Files scanned at once; with libclamav, the scanning processes forked from the loaded engine (default: the number of cores).", valueName: "n"))
         var jobs: Int?
 
         @Option(name: .long, help: ArgumentHelp("The lock held while running; the rescan mode looks at the same file.", valueName: "path"))

@@ -51,10 +51,10 @@ struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The signature database directory (for --engine libclamav).", valueName: "dir"))
     var databaseDir: String = ClamdDefaults.databaseDirectory
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Files scanned at once (default: the number of cores).", valueName: "n"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Files scanned at once; with libclamav, the scanning processes forked from the loaded engine (default: the number of cores).", valueName: "n"))
     var jobs: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Per-file scan time limit in seconds.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Per-file scan time limit in seconds (clamd; with libclamav the worker is killed and replaced, the file stays queued).", valueName: "seconds"))
     var scanTimeout: Int = 120
 
     func endpoints() throws -> [ClamdEndpoint] {

@@ -125,6 +125,93 @@ struct DrainCommandTests {
         #expect(journal.count == 20)
     }
 
+    /// uid, gid and permission bits of `path` (lstat).
+    static func ownership(_ path: String) -> (uid: uid_t, gid: gid_t, mode: mode_t)? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return (info.st_uid, info.st_gid, info.st_mode & 0o7777)
+    }
+
+    static func same(_ a: (uid: uid_t, gid: gid_t, mode: mode_t)?, _ b: (uid_t, gid_t, mode_t)) -> Bool {
+        guard let a else { return false }
+        return a.uid == b.0 && a.gid == b.1 && a.mode == b.2
+    }
+
+    @Test("--owner (as root): moved files and created directories get it, file modes kept, directories 0775; without it the file keeps its owner and new directories take their parent's",
+          .enabled(if: geteuid() == 0, "chown needs root"), arguments: [false, true])
+    func ownerAndModes(crossDevice: Bool) throws {
+        guard let nobody = getpwnam("nobody"), let nogroup = getgrnam("nogroup") else {
+            Issue.record("no user nobody or group nogroup on this machine")
+            return
+        }
+        let (uid, gid) = (nobody.pointee.pw_uid, nogroup.pointee.gr_gid)
+        let extra = crossDevice ? ["--simulate-cross-device"] : []
+        for withOwner in [true, false] {
+            let setup = try Setup()
+            // The clean tree's top belongs to someone else, as the original's assets:assets did.
+            #expect(chown(setup.clean, 1234, 1235) == 0 && chown(setup.infected, 1234, 1235) == 0)
+            let clean = try setup.tree.file("uploads/incoming/a/b/report 1.txt", contents: Array("quarterly figures\n".utf8),
+                                            mtime: WallClock.now() - 600)
+            let virus = try setup.tree.file("uploads/incoming/a/eicar.com", contents: EICAR.bytes, mtime: WallClock.now() - 600)
+            for path in [clean, virus] { #expect(chown(path, 1000, 1001) == 0 && chmod(path, 0o640) == 0) }
+            let run = try Plugin.run(setup.arguments(extra + (withOwner ? ["--owner", "nobody:nogroup"] : [])))
+            #expect(run.exitCode == 0, "\(run)")
+            let file = withOwner ? (uid, gid, mode_t(0o640)) : (uid_t(1000), gid_t(1001), mode_t(0o640))
+            let directory = withOwner ? (uid, gid, mode_t(0o775)) : (uid_t(1234), gid_t(1235), mode_t(0o775))
+            let label = "\(withOwner ? "--owner" : "no --owner")\(crossDevice ? ", across filesystems" : "")"
+            #expect(Self.same(Self.ownership(setup.clean + "/a/b/report 1.txt"), file), "\(label): file")
+            #expect(Self.same(Self.ownership(setup.infected + "/a/eicar.com"), file), "\(label): infected file")
+            #expect(Self.same(Self.ownership(setup.clean + "/a"), directory), "\(label): clean/a")
+            #expect(Self.same(Self.ownership(setup.clean + "/a/b"), directory), "\(label): clean/a/b")
+            #expect(Self.same(Self.ownership(setup.infected + "/a"), directory), "\(label): infected/a")
+            // The trees' tops are left as they were.
+            #expect(Self.same(Self.ownership(setup.clean), (1234, 1235, 0o755)), "\(label): clean")
+        }
+    }
+
+    @Test("--owner with an unknown user: exit 64 with the reason, nothing moved")
+    func unknownOwner() throws {
+        let setup = try Setup()
+        try setup.fill(3)
+        let before = setup.hashes(setup.incoming)
+        let run = try Plugin.run(setup.arguments(["--owner", "no-such-user-here:nogroup"]))
+        #expect(run.exitCode == 64, "\(run)")
+        #expect(run.stderr.contains("--owner: no user 'no-such-user-here'"), "\(run)")
+        #expect(setup.hashes(setup.incoming) == before)
+    }
+
+    /// Runs drain with stderr on a pseudo-terminal and returns what the terminal received.
+    static func onTerminal(_ setup: Setup, _ extra: [String]) throws -> (exit: Int32?, output: String) {
+        let terminal = try PseudoTerminal()
+        let process = try ChildProcess(Plugin.binary, setup.arguments(extra), stderrFile: terminal.slavePath)
+        let output = terminal.readAll { process.isRunning }
+        process.waitUntilExit()
+        return (process.exitCode, String(decoding: output, as: UTF8.self))
+    }
+
+    @Test("on a terminal: a progress bar on stderr (files, MB, rate, ETA), erased at the end; none with --cron")
+    func progressBarOnATerminal() throws {
+        let setup = try Setup()
+        try setup.fill(30)
+        let bytes = setup.hashes(setup.incoming).keys.reduce(Int64(0)) { sum, relative in
+            var info = stat()
+            return sum + (lstat(setup.incoming + "/" + relative, &info) == 0 ? Int64(info.st_size) : 0)
+        }
+        let total = "\((Double(bytes) / 1_048_576 * 10).rounded() / 10)"
+        let (exit, output) = try Self.onTerminal(setup, [])
+        #expect(exit == 0, "\(output)")
+        #expect(output.hasPrefix("\rincoming ["), "\(output.debugDescription)")
+        // The last redraw is the full bar, then the line is cleared.
+        #expect(output.contains("\rincoming [########################] 30/30 files \(total)/\(total) MB "), "\(output.debugDescription)")
+        #expect(output.hasSuffix(" MB/s ETA 0:00  \r\u{1B}[K"), "\(output.debugDescription)")
+
+        let quiet = try Setup()
+        try quiet.fill(30)
+        let (quietExit, quietOutput) = try Self.onTerminal(quiet, ["--cron"])
+        #expect(quietExit == 0)
+        #expect(quietOutput == "", "\(quietOutput.debugDescription)")
+    }
+
     @Test("lock held: exit 75, the holder named, nothing touched; --cron says nothing")
     func lockHeld() throws {
         let setup = try Setup()

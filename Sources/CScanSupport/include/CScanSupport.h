@@ -57,6 +57,10 @@ int vs_mkfifoat(int dirfd, const char *path, uint32_t mode);
 /// posix_spawn_file_actions_t *.
 int vs_spawn_actions_addchdir(void *actions, const char *path);
 
+/// posix_openpt(O_RDWR | O_NOCTTY), grantpt, unlockpt, ptsname_r (they need _XOPEN_SOURCE):
+/// returns the master side and writes the slave's path into `name`; -1/errno.
+int vs_open_pty(char *name, unsigned long capacity);
+
 #ifdef __cplusplus
 }
 #endif
