@@ -34,7 +34,7 @@ let package = Package(
         .systemLibrary(name: "CClamAV", pkgConfig: "libclamav", providers: [.apt(["libclamav-dev"])]),
         .target(name: "CScanSupport"),
         // The forked scanning process (C only: see its header for why).
-        .target(name: "CClamAVWorker", dependencies: ["CClamAV"]),
+        .target(name: "CClamAVWorker", dependencies: ["CClamAV", "CScanSupport"]),
 
         // Core library
         .target(name: "ScanCore", dependencies: ["CClamAV", "CClamAVWorker", "CScanSupport", logging, yams]),

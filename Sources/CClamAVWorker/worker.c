@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "CClamAVWorker.h"
+#include "CScanSupport.h"
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -180,27 +181,11 @@ pid_t vsw_spawn(struct cl_engine *engine, const struct cl_scan_options *options,
 }
 
 int vsw_send_request(int sock, int fd, const char *name, unsigned long name_len) {
-    struct msghdr msg;
-    struct iovec iov;
-    char control[CMSG_SPACE(sizeof(int))];
     char empty = 0;
-    memset(&msg, 0, sizeof msg);
-    memset(control, 0, sizeof control);
     if (name_len > 4095) name_len = 4095;
-    // A zero-length datagram would read as end of file on the other side: send one NUL instead.
-    iov.iov_base = name_len ? (void *)name : &empty;
-    iov.iov_len = name_len ? name_len : 1;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-    cmsg->cmsg_level = SOL_SOCKET;
-    cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
     for (;;) {
-        ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+        // A zero-length datagram would read as end of file on the other side: send one NUL instead.
+        long n = name_len ? vs_send_fd(sock, fd, name, name_len) : vs_send_fd(sock, fd, &empty, 1);
         if (n < 0 && errno == EINTR) continue;
         return n < 0 ? -1 : 0;
     }

@@ -158,26 +158,34 @@ public final class TemporaryTree: @unchecked Sendable {
 /// running as root sees permission errors as an unprivileged scanner would. Only that thread is
 /// affected; the walk inside must use one thread.
 public func withFilesystemUID(_ uid: UInt32 = 65534, _ body: @escaping @Sendable () -> Void) {
-    let box = FilesystemUIDBox(body, uid)
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(box).toOpaque()
-    pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<FilesystemUIDBox>.fromOpaque(raw!).takeRetainedValue()
-        box.run()
-        return nil
-    }, context)
-    pthread_join(thread, nil)
-}
-
-private final class FilesystemUIDBox: @unchecked Sendable {
-    let body: @Sendable () -> Void
-    let uid: UInt32
-    init(_ body: @escaping @Sendable () -> Void, _ uid: UInt32) { self.body = body; self.uid = uid }
-    func run() {
+    let thread = JoinableThread {
         let previous = vs_thread_setfsuid(uid)
         body()
         _ = vs_thread_setfsuid(UInt32(previous))
     }
+    thread.start()
+    thread.join()
+}
+
+/// A plain pthread a test starts and joins: for a blocking call the test interrupts from outside
+/// (a signal to another process), or per-thread state (`setfsuid`) that Swift concurrency's
+/// shared threads must not carry.
+public final class JoinableThread: @unchecked Sendable {
+    private let body: @Sendable () -> Void
+    private var handle = pthread_t()
+
+    public init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+
+    public func start() {
+        let context = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&handle, nil, { raw in
+            let thread = Unmanaged<JoinableThread>.fromOpaque(raw!).takeRetainedValue()
+            thread.body()
+            return nil
+        }, context)
+    }
+
+    public func join() { pthread_join(handle, nil) }
 }
 
 /// A value set from another thread (test helper for `withFilesystemUID`).

@@ -270,27 +270,9 @@ struct ClamAVEngineTests {
         let (tree, samples) = try Self.fixture()
         let engine = try ClamAVEngine(databaseDirectory: tree.path("db"))
         let cases = samples.map { (path: $0.path, expected: Self.expected($0.signature)) }
-        let results = await withTaskGroup(of: (scans: Int, mismatches: [String]).self) { group in
-            for worker in 0..<4 {
-                group.addTask {
-                    var scans = 0
-                    var mismatches: [String] = []
-                    for round in 0..<25 {
-                        for (index, item) in cases.enumerated() where (index + round + worker) % 2 == 0 {
-                            let verdict = engine.scan(path: item.path)
-                            scans += 1
-                            if verdict != item.expected { mismatches.append("\(item.path): \(verdict)") }
-                        }
-                    }
-                    return (scans, mismatches)
-                }
-            }
-            var all: [(scans: Int, mismatches: [String])] = []
-            for await result in group { all.append(result) }
-            return all
-        }
-        #expect(results.flatMap(\.mismatches) == [])
-        #expect(results.map(\.scans).reduce(0, +) == 400)
+        let results = await ConcurrentScans.run(threads: 4, rounds: 25, cases: cases) { engine.scan(path: $0) }
+        #expect(results.mismatches == [])
+        #expect(results.scans == 400)
     }
 
     @Test func versionStrings() {

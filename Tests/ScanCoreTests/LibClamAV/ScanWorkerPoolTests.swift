@@ -119,28 +119,11 @@ struct ScanWorkerPoolTests {
         #expect(engine.scan(path: tree.path("gz/0.gz")) == .infected(signature: SignatureFixtures.reportedEicar))
         let pool = try ScanWorkerPool(engine: engine, workers: 2)
         let before = pool.processIDs
-        let cases = paths
-        let results = await withTaskGroup(of: (scans: Int, mismatches: [String]).self) { group in
-            for thread in 0..<4 {
-                group.addTask {
-                    var scans = 0
-                    var mismatches: [String] = []
-                    for round in 0..<3 {
-                        for (index, item) in cases.enumerated() where (index + round + thread) % 2 == 0 {
-                            let verdict = (try? Self.scan(pool, item.path)) ?? .error(message: "open failed")
-                            scans += 1
-                            if verdict != item.expected { mismatches.append("\(item.path): \(verdict)") }
-                        }
-                    }
-                    return (scans, mismatches)
-                }
-            }
-            var all: [(scans: Int, mismatches: [String])] = []
-            for await result in group { all.append(result) }
-            return all
+        let results = await ConcurrentScans.run(threads: 4, rounds: 3, cases: paths) {
+            (try? Self.scan(pool, $0)) ?? .error(message: "open failed")
         }
-        #expect(results.flatMap(\.mismatches) == [])
-        #expect(results.map(\.scans).reduce(0, +) == 4 * 3 * 34)
+        #expect(results.mismatches == [])
+        #expect(results.scans == 4 * 3 * 34)
         #expect(pool.processIDs == before)
     }
 
@@ -186,7 +169,7 @@ struct ScanWorkerPoolTests {
         try #require(ftruncate(fd, 600 << 20) == 0)
         let idle = Self.cpuTicks(worker)
         let verdict = Mutex<ScanVerdict?>(nil)
-        let scanning = Thread { verdict.withLock { $0 = pool.scan(fileDescriptor: fd, name: "sparse.bin") } }
+        let scanning = JoinableThread { verdict.withLock { $0 = pool.scan(fileDescriptor: fd, name: "sparse.bin") } }
         scanning.start()
         try Self.wait("the worker to start scanning") { Self.cpuTicks(worker) >= idle + 3 }
         kill(worker, SIGKILL)
@@ -205,23 +188,4 @@ struct ScanWorkerPoolTests {
         #expect(pool.processIDs == [])
         #expect(try Self.scan(pool, tree.path("samples/clean.txt")) == .error(message: "the scanner pool is shut down"))
     }
-}
-
-/// A joinable pthread for a blocking call the test must interrupt.
-final class Thread: @unchecked Sendable {
-    private let body: @Sendable () -> Void
-    private var handle = pthread_t()
-
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-
-    func start() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&handle, nil, { raw in
-            let thread = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
-            thread.body()
-            return nil
-        }, box)
-    }
-
-    func join() { pthread_join(handle, nil) }
 }
