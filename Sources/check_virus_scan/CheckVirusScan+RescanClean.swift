@@ -73,6 +73,9 @@ extension CheckVirusScan {
         @Option(name: .long, help: ArgumentHelp("Also record every file scanned, clean ones included, in this journal (JSON lines).", valueName: "path"))
         var auditJournal: String?
 
+        @Option(name: .long, help: ArgumentHelp("Per-file scan time limit in seconds: a file that takes longer is a scan error (clamd; with libclamav its scanning process is killed and replaced).", valueName: "seconds"))
+        var scanTimeout: Int = 120
+
         @Option(name: .long, help: ArgumentHelp("Files larger than this are scan errors, never clean (libclamav engine; default 100M).", valueName: "bytes"))
         var maxFileSize: String?
 
@@ -93,6 +96,11 @@ extension CheckVirusScan {
                 throw ValidationError("--engine: use auto, clamd or libclamav")
             }
             if let jobs, jobs < 1 { throw ValidationError("--jobs: must be at least 1") }
+            if scanTimeout < 1 { throw ValidationError("--scan-timeout: must be at least 1 second") }
+            // -t/--timeout is the check modes' own limit (shared options); a rescan runs for hours.
+            if common.timeout != "10" {
+                throw ValidationError("--timeout is the check modes' time limit and does not apply to rescan-clean: use --stop-after for the whole run, --scan-timeout per file")
+            }
         }
 
         func run() throws {
@@ -180,7 +188,7 @@ extension CheckVirusScan {
                 if let sizeLimit { limits.maxFileSize = sizeLimit }
                 scanner = try ScannerFactory.make(choice: EngineChoice(rawValue: engine) ?? .auto, endpoints: endpoints,
                                                   databaseDirectory: common.databaseDir, limits: limits,
-                                                  processes: jobCount,
+                                                  scanTimeout: .seconds(scanTimeout), processes: jobCount,
                                                   notes: { if common.verbose > 0 { say("note: \($0)") } })
                 version = try RescanDatabaseVersion.of(scanner, databaseDirectory: common.databaseDir)
             } catch {

@@ -11,6 +11,24 @@ import Glibc
 /// generated database, real trees, real locks and signals.
 @Suite("rescan-clean", .serialized)
 struct RescanCleanTests {
+    @Test("the check modes' -t is refused with the options that do apply; a bad --scan-timeout is refused")
+    func checkTimeoutIsRefused() throws {
+        let f = try RescanFixture()
+        try f.populate("clean", count: 3)
+        for extra in [["-t", "30"], ["--timeout", "2m"]] {
+            let run = try f.run(extra)
+            #expect(run.exitCode == 64, "\(run)")
+            #expect(run.stderr.contains("--timeout is the check modes' time limit and does not apply to rescan-clean: use --stop-after for the whole run, --scan-timeout per file"), "\(run)")
+        }
+        let zero = try f.run(["--scan-timeout", "0"])
+        #expect(zero.exitCode == 64, "\(zero)")
+        #expect(zero.stderr.contains("--scan-timeout: must be at least 1 second"), "\(zero)")
+        #expect(try f.auditRecords().isEmpty)
+        let fine = try f.run(["--scan-timeout", "30"])
+        #expect(fine.exitCode == 0, "\(fine)")
+        #expect(try f.auditRecords().count == 3)
+    }
+
     @Test func detectionMidTreeIsQuarantinedAndOnlyThatFileMoves() throws {
         let f = try RescanFixture()
         let files = try f.populate("clean", count: 40)
