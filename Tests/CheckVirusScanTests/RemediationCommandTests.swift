@@ -46,7 +46,7 @@ struct RemediationCommandTests {
         defer { process.stop(grace: 0) }
         var workers: [pid_t] = []
         for _ in 0..<10_000 where workers.count < 2 && process.isRunning {
-            workers = Self.children(of: process.pid).filter { Self.procText("/proc/\($0)/comm") == "scan-worker\n" }
+            workers = ProcessStatus.children(of: process.pid).filter { ProcessStatus.name($0) == "scan-worker" }
             usleep(1_000)
         }
         try #require(workers.count == 2, "the command's scanning processes were not seen (\(process.isRunning ? "running" : "exited"))")
@@ -56,32 +56,10 @@ struct RemediationCommandTests {
         // Gone, or a zombie waiting for whoever inherited it to reap it: either way, exited.
         var left = workers
         for _ in 0..<6000 where !left.isEmpty {
-            left = left.filter { pid in
-                guard let stat = Self.procText("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
-                return stat[stat.index(close, offsetBy: 2)] != "Z"
-            }
+            left = left.filter { pid in ProcessStatus(pid).map { $0.state != "Z" } ?? false }
             usleep(5_000)
         }
         #expect(left == [], "scanning processes still running after the command was killed")
-    }
-
-    static func procText(_ path: String) -> String? {
-        (try? FileOutput.read(path)).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    /// The processes whose parent is `pid` (from /proc/*/stat).
-    static func children(of pid: pid_t) -> [pid_t] {
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
-        var found: [pid_t] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            guard let candidate = pid_t(name), let stat = procText("/proc/\(name)/stat"),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, pid_t(fields[1]) == pid { found.append(candidate) }
-        }
-        return found.sorted()
     }
 
     @Test("scan with libclamav and with clamd: clamdscan lines, summary, exit 1 on a virus, 0 clean, 2 on errors",

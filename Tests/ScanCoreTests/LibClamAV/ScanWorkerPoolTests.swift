@@ -25,23 +25,10 @@ struct ScanWorkerPoolTests {
         return pool.scan(fileDescriptor: fd, name: path)
     }
 
-    static func text(_ path: String) -> String? {
-        (try? FileOutput.read(path)).map { String(decoding: $0, as: UTF8.self) }
-    }
+    /// The state letter of `pid` (`S`, `T`, `Z`…), nil when it is gone.
+    static func state(_ pid: pid_t) -> Character? { ProcessStatus(pid)?.state }
 
-    /// The state letter in /proc/PID/stat (`R`, `S`, `T`, `Z`), nil when the process is gone.
-    static func state(_ pid: pid_t) -> Character? {
-        guard let text = Self.text("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
-        return text[text.index(close, offsetBy: 2)]
-    }
-
-    /// utime + stime of PID in clock ticks.
-    static func cpuTicks(_ pid: pid_t) -> Int {
-        guard let text = Self.text("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return -1 }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // After ")": state is field 0, utime field 11, stime field 12.
-        return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
-    }
+    static func cpuTicks(_ pid: pid_t) -> Int { ProcessStatus(pid)?.cpuTicks ?? -1 }
 
     /// Waits (up to 10 s) until `condition` holds.
     static func wait(_ what: String, _ condition: () -> Bool) throws {
@@ -68,7 +55,7 @@ struct ScanWorkerPoolTests {
             #expect(try Self.scan(pool, sample.path) == expected, "\(sample.path)")
             #expect(try Self.scan(pool, sample.path) == engine.scan(path: sample.path), "\(sample.path)")
         }
-        #expect(Self.text("/proc/\(pids[0])/comm") == "scan-worker\n")
+        #expect(ProcessStatus.name(pids[0]) == "scan-worker")
         #expect(pool.processIDs == pids)
     }
 
