@@ -18,6 +18,23 @@ public final class FakeClamd: Sendable {
         case reply([UInt8])
         /// Accepts and closes at once, without reading.
         case closeImmediately
+        /// Reads the command (`zPING\0`, `nSTATS\n`) and answers the text given for its name, NUL
+        /// terminated, then closes; a command not in the table gets `UNKNOWN COMMAND`.
+        case byCommand([String: String])
+
+        /// A clamd whose operator disabled some commands (ClamAV 1.5's `EnableStatsCommand no`,
+        /// `EnableVersionCommand no`, `EnableReloadCommand no`): they answer `COMMAND UNAVAILABLE`;
+        /// PING answers PONG, VERSION (when enabled) `version`, STATS (when enabled) a one-pool reply.
+        public static func disabling(_ commands: Set<String>, version: String = "ClamAV 1.5.0/27500/Wed Nov 25 10:47:56 2026") -> Behavior {
+            var table = [
+                "PING": "PONG",
+                "VERSION": version,
+                "STATS": "POOLS: 1\n\nSTATE: VALID PRIMARY\nTHREADS: live 1  idle 0 max 2 idle-timeout 30\nQUEUE: 0 items\n\tSTATS 0.000002\n\nMEMSTATS: heap N/A mmap N/A used N/A free N/A releasable N/A pools 1 pools_used 5.897M pools_total 5.980M\nEND",
+                "RELOAD": "RELOADING",
+            ]
+            for command in commands { table[command] = "COMMAND UNAVAILABLE" }
+            return .byCommand(table)
+        }
 
         /// A complete reply that is no clamd reply: `HELLO FROM NOT-CLAMD` and its NUL.
         public static let garbage = Behavior.reply(Array("HELLO FROM NOT-CLAMD".utf8) + [0])
@@ -181,16 +198,25 @@ private final class Server: Sendable {
                 readCommand(connection)
                 _ = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 close(connection)
+            case .byCommand(let table):
+                let received = readCommand(connection)
+                // `z` or `n` prefix, the name up to NUL, newline or space.
+                let name = String(decoding: received.dropFirst().prefix { $0 != 0 && $0 != 10 && $0 != 32 }, as: UTF8.self)
+                let bytes = Array((table[name] ?? "UNKNOWN COMMAND").utf8) + [0]
+                _ = bytes.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                close(connection)
             }
         }
     }
 
     /// Reads what the client sent first (up to 4 KiB, whatever arrives within 1 s).
-    private func readCommand(_ connection: Int32) {
+    @discardableResult
+    private func readCommand(_ connection: Int32) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 4096)
         var descriptor = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, 1000) > 0 else { return }
-        _ = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+        guard poll(&descriptor, 1, 1000) > 0 else { return [] }
+        let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
+        return count > 0 ? Array(buffer.prefix(count)) : []
     }
 }
 

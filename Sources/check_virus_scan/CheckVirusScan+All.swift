@@ -7,6 +7,7 @@ extension CheckVirusScan {
             abstract: "Every mode that applies, thresholds per mode (--backlog-warning, --age-critical, …); worst state wins.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var clamd: ClamdOptions
+        @OptionGroup var clamdConfig: ClamdConfigOptions
         @OptionGroup var listing: ListingOptions
 
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("backlog: warning range (files).", valueName: "range")) var backlogWarning: String?
@@ -25,6 +26,7 @@ extension CheckVirusScan {
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: critical range for the queue length.", valueName: "range")) var clamdCritical: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: warning range for the daily database age (seconds).", valueName: "range")) var signaturesWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: critical range for the daily database age (seconds).", valueName: "range")) var signaturesCritical: String?
+        @Option(name: .long, help: ArgumentHelp("signatures: CRITICAL when the databases on disk hold fewer signatures than this.", valueName: "n")) var minSignatures: Int = SignaturesCheck.defaultMinimumSignatures
         @Option(name: .long, help: ArgumentHelp("A mode to leave out; repeat for several (backlog, age, wait, stuck, infected, clamd, signatures, probe).", valueName: "mode")) var skip: [String] = []
 
         static let parts = ["backlog", "age", "wait", "stuck", "infected", "clamd", "signatures", "probe"]
@@ -43,6 +45,7 @@ extension CheckVirusScan {
             let waitSpan = try DurationText.parse(waitWindow, option: "--wait-window")
             let stuckSpan = try DurationText.parse(stuckWindow, option: "--stuck-window")
             let infectedSpan = try DurationText.parse(infectedWindow, option: "--infected-window")
+            guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
             guard percentile > 0, percentile <= 100 else {
                 throw CheckError(.invalidArgument, "--percentile: must be more than 0 and at most 100, got \(PerfDatum.format(percentile))")
             }
@@ -70,7 +73,7 @@ extension CheckVirusScan {
                 if wanted("clamd") {
                     context.phase("waiting for clamd \(name) to answer PING")
                     let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
-                    var observation = ClamdObservation(endpoint: name, ping: ping)
+                    var observation = ClamdObservation(endpoint: name, ping: ping, configuration: clamdConfig.reading())
                     if case .success = ping {
                         context.phase("asking clamd \(name) for STATS")
                         observation.version = Result { () throws(ClamdError) in try client.version() }
@@ -84,7 +87,7 @@ extension CheckVirusScan {
                     context.phase("asking clamd \(name) for VERSION")
                     let loaded = Result { () throws(ClamdError) in try client.version() }
                     let observation = SignaturesObservation(directory: common.databaseDir, inventory: inventory, loaded: loaded)
-                    parts.append(("signatures", SignaturesCheck.evaluate(observation, now: context.now, thresholds: signatures, maxBehind: 2)))
+                    parts.append(("signatures", SignaturesCheck.evaluate(observation, now: context.now, thresholds: signatures, maxBehind: 2, minSignatures: minSignatures)))
                 }
                 if wanted("probe") {
                     context.phase("scanning the EICAR test string through clamd \(name)")

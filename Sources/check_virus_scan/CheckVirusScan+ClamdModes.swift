@@ -24,6 +24,18 @@ struct ClamdOptions: ParsableArguments {
     }
 }
 
+/// Where clamd's configuration is: its size limits and AlertExceedsMax.
+struct ClamdConfigOptions: ParsableArguments {
+    static let defaultPath = "/etc/clamav/clamd.conf"
+
+    @Option(name: .long, help: ArgumentHelp("clamd's configuration, for MaxFileSize, MaxScanSize, StreamMaxLength and AlertExceedsMax (default \(Self.defaultPath); none: do not read one).", valueName: "file"))
+    var clamdConfig: String?
+
+    func reading() -> ClamdConfigurationReading {
+        ClamdConfigurationReading.read(clamdConfig ?? Self.defaultPath, isDefault: clamdConfig == nil)
+    }
+}
+
 extension ClamdError {
     /// A malformed endpoint is a bad argument (UNKNOWN, exit 3), not the service's failure.
     var isArgumentError: Bool { code == .invalidEndpoint }
@@ -46,6 +58,7 @@ extension CheckVirusScan {
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var clamd: ClamdOptions
+        @OptionGroup var clamdConfig: ClamdConfigOptions
 
         func check(_ context: CheckContext) throws -> CheckReport {
             let ranges = try thresholds.thresholds(.plain)
@@ -53,7 +66,7 @@ extension CheckVirusScan {
             context.phase("waiting for clamd \(name) to answer PING")
             let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
             if case .failure(let error) = ping, error.isArgumentError { throw error }
-            var observation = ClamdObservation(endpoint: name, ping: ping)
+            var observation = ClamdObservation(endpoint: name, ping: ping, configuration: clamdConfig.reading())
             if case .success = ping {
                 context.phase("asking clamd \(name) for VERSION")
                 observation.version = Result { () throws(ClamdError) in try client.version() }
@@ -81,7 +94,7 @@ extension CheckVirusScan {
 
     struct Signatures: CheckMode {
         static let configuration = CommandConfiguration(
-            abstract: "Age of the daily database (its header's build time) against -w/-c (seconds); CRITICAL when clamd has an older one loaded.")
+            abstract: "Age of the daily database (its header's build time) against -w/-c (seconds); CRITICAL when the databases hold fewer than --min-signatures or clamd has an older one loaded; with --upstream, UNKNOWN when the published record is missing or over 12h old.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var clamd: ClamdOptions
@@ -93,10 +106,13 @@ extension CheckVirusScan {
         var maxBehind: Int = 2
         @Flag(name: .long, help: "Do not ask clamd which database it has loaded.")
         var noClamd = false
+        @Option(name: .long, help: ArgumentHelp("CRITICAL when the databases on disk hold fewer signatures than this (a broken update leaves 0).", valueName: "n"))
+        var minSignatures: Int = SignaturesCheck.defaultMinimumSignatures
 
         func check(_ context: CheckContext) throws -> CheckReport {
             let ranges = try thresholds.thresholds(.seconds)
             guard maxBehind >= 0 else { throw CheckError(.invalidArgument, "--max-behind: must be 0 or more, got \(maxBehind)") }
+            guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
             context.phase("reading the signature database headers in \(common.databaseDir)")
             let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: common.databaseDir) }
             var observation = SignaturesObservation(directory: common.databaseDir, inventory: inventory)
@@ -124,7 +140,7 @@ extension CheckVirusScan {
                     return versions
                 }
             }
-            return SignaturesCheck.evaluate(observation, now: context.now, thresholds: ranges, maxBehind: maxBehind)
+            return SignaturesCheck.evaluate(observation, now: context.now, thresholds: ranges, maxBehind: maxBehind, minSignatures: minSignatures)
         }
     }
 }

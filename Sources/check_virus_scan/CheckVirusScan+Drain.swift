@@ -15,7 +15,8 @@ extension CheckVirusScan {
             discussion: """
                 Takes the queue's lock (flock, as the legacy cron's setlock -n). Only a clean verdict \
                 moves a file to clean and only an infected one to infected; a scan error, a file over \
-                --max-size, a file changed while scanning and a conflict at the destination stay queued \
+                --max-size, a file over clamd's MaxFileSize, MaxScanSize or StreamMaxLength when clamd \
+                scans and its AlertExceedsMax is no (read from --clamd-config), a file changed while scanning and a conflict at the destination stay queued \
                 and are reported. Symlinks, FIFOs, sockets and devices are never opened or moved. \
                 Newly clean files are listed in --list-dir for the copy-to-slaves job; every scanned \
                 file gets a scan-journal record; infected files, errors and a summary go to syslog \
@@ -27,6 +28,7 @@ extension CheckVirusScan {
 
         @OptionGroup var layoutOptions: LayoutOptions
         @OptionGroup var engineOptions: EngineOptions
+        @OptionGroup var clamdConfig: ClamdConfigOptions
 
         @Option(name: .long, help: ArgumentHelp("The lock file (default: the queue's, /var/run/virus_scan/incoming.lock or incoming-draft.lock); only with one --queue.", valueName: "path"))
         var lock: String?
@@ -84,13 +86,33 @@ extension CheckVirusScan {
                 throw ExitCode(RemediationExit.failed)
             }
             if verbose { print("engine: \(scanner.summary)") }
+            // clamd with AlertExceedsMax no answers OK for what it did not scan: keep larger files
+            // queued. (libclamav here flags exceeded limits itself.)
+            var clamdLimit: Int64?
+            if scanner.engineName == "clamd" {
+                let reading = clamdConfig.reading()
+                if case .failed(_, let message) = reading {
+                    standardError("drain: \(message)")
+                    throw ExitCode(RemediationExit.failed)
+                }
+                clamdLimit = reading.effective?.cleanVerdictLimit
+                if verbose {
+                    switch reading {
+                    case .absent(let path): print("clamd configuration: none at \(path), clamd's defaults apply")
+                    case .read(let path, _): print("clamd configuration: \(path)")
+                    default: break
+                    }
+                    print("over clamd's limit (kept queued): \(clamdLimit.map { "more than \($0) bytes" } ?? "none")")
+                }
+            }
 
             var exit = RemediationExit.ok
             for queue in queues {
-                let configuration = QueueDrain.Configuration(
+                var configuration = QueueDrain.Configuration(
                     queue: queue, minimumAge: minimumAge, maximumSize: maximumSize, jobs: engineOptions.jobCount,
                     dryRun: dryRun, lockPath: lock ?? queue.lock, listDirectory: listDir ?? layout.listDirectory,
                     journalPath: layout.journalPath, ageSource: layout.ageSource, mover: moverOptions)
+                configuration.clamdLimit = clamdLimit
                 let bar = (!cron && isatty(2) == 1) ? ProgressBar(label: queue.name) : nil
                 let report: QueueDrain.Report
                 do {

@@ -132,6 +132,11 @@ extension ClamdEndpoint {
     }
 
     func unexpected(_ reply: String, command: ClamdCommand, expected: String) -> ClamdError {
+        if ClamdReply.isCommandUnavailable(reply) {
+            return ClamdError(
+                .commandDisabled,
+                "clamd at \(self) has \(command.rawValue) disabled (COMMAND UNAVAILABLE; clamd.conf Enable\(command.rawValue.prefix(1))\(command.rawValue.dropFirst().lowercased())Command)")
+        }
         if reply == "UNKNOWN COMMAND" || reply.hasSuffix(" ERROR") {
             return ClamdError(
                 .commandFailed,

@@ -14,7 +14,7 @@ public struct ClamdError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Value: Hashable, Sendable {
             case invalidEndpoint, socketMissing, connectionRefused, permissionDenied, timedOut
-            case connectionClosed, malformedReply, commandFailed, unsupported, io
+            case connectionClosed, malformedReply, commandFailed, commandDisabled, unsupported, io
         }
         fileprivate let value: Value
         /// The endpoint text does not parse, or a unix socket path is too long.
@@ -33,6 +33,9 @@ public struct ClamdError: Error, CustomStringConvertible, Sendable {
         public static let malformedReply = Code(value: .malformedReply)
         /// clamd answered the command with an error (`UNKNOWN COMMAND`, a session limit, …).
         public static let commandFailed = Code(value: .commandFailed)
+        /// clamd answered `COMMAND UNAVAILABLE`: the operator disabled the command (ClamAV 1.5's
+        /// `EnableStatsCommand no`, `EnableVersionCommand no`, `EnableReloadCommand no`). clamd is up.
+        public static let commandDisabled = Code(value: .commandDisabled)
         /// The command cannot be used on this endpoint (FILDES over TCP).
         public static let unsupported = Code(value: .unsupported)
         /// Any other I/O failure (name resolution, a socket call, reading the file to stream).
@@ -48,6 +51,7 @@ public struct ClamdError: Error, CustomStringConvertible, Sendable {
             case .connectionClosed: "connection closed"
             case .malformedReply: "malformed reply"
             case .commandFailed: "command failed"
+            case .commandDisabled: "command disabled"
             case .unsupported: "unsupported"
             case .io: "I/O error"
             }

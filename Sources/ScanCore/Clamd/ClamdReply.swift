@@ -27,6 +27,10 @@ public enum ClamdReply {
     /// Whether the reply to PING is `PONG`.
     public static func isPong(_ reply: String) -> Bool { reply == "PONG" }
 
+    /// Whether the reply says the operator disabled the command (`COMMAND UNAVAILABLE`, ClamAV 1.5's
+    /// `EnableStatsCommand no`, `EnableVersionCommand no`, `EnableReloadCommand no`).
+    public static func isCommandUnavailable(_ reply: String) -> Bool { reply == "COMMAND UNAVAILABLE" }
+
     /// Whether the reply to RELOAD is `RELOADING`.
     public static func isReloading(_ reply: String) -> Bool { reply == "RELOADING" }
 

@@ -13,6 +13,8 @@ public struct ClamdVersion: Sendable, Hashable {
     public let databaseBuildTime: Int64?
     /// The build time as clamd printed it (ctime form, clamd's local time).
     public let databaseBuildTimeText: String?
+    /// The number of signatures clamd has loaded, when the reply carries it (a field after the date).
+    public let signatureCount: Int?
     /// The whole reply.
     public let raw: String
 
@@ -25,9 +27,13 @@ public struct ClamdVersion: Sendable, Hashable {
     }
 
     /// Parses a VERSION reply. Returns nil when it is not one.
+    ///
+    /// Fields after the date (coming releases add the loaded signature count,
+    /// `ClamAV 1.5.0/27500/Wed Nov 25 10:47:56 2026/8712345`) are read when they are a count and
+    /// otherwise ignored, so a newer clamd still parses.
     public init?(parsing reply: String, timeZone: TimeZone = .local) {
         guard reply.hasPrefix("ClamAV ") else { return nil }
-        let fields = reply.dropFirst("ClamAV ".count).split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        let fields = reply.dropFirst("ClamAV ".count).split(separator: "/", omittingEmptySubsequences: false)
         guard let engine = fields.first, !engine.isEmpty, !engine.contains(" ") else { return nil }
         engineVersion = String(engine)
         raw = reply
@@ -36,14 +42,16 @@ public struct ClamdVersion: Sendable, Hashable {
             databaseVersion = nil
             databaseBuildTime = nil
             databaseBuildTimeText = nil
-        case 3:
+            signatureCount = nil
+        case 2:
+            return nil
+        default:
             guard let version = Int(fields[1]), version >= 0 else { return nil }
             guard let time = Self.epochSeconds(ctime: fields[2], timeZone: timeZone) else { return nil }
             databaseVersion = version
             databaseBuildTime = time
             databaseBuildTimeText = String(fields[2])
-        default:
-            return nil
+            signatureCount = fields.count > 3 ? Int(fields[3].trimmingPrefix(" ")).flatMap { $0 >= 0 ? $0 : nil } : nil
         }
     }
 

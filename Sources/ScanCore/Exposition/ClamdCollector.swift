@@ -9,7 +9,9 @@
 ///
 /// clamd being down is data, not a collector failure: `clamav_up 0` with
 /// `virus_scan_collector_success{collector="clamd"} 1`. The collector fails only when clamd answers
-/// but its VERSION or STATS reply cannot be read.
+/// but its VERSION or STATS reply cannot be read. A command the operator disabled (ClamAV 1.5's
+/// `EnableStatsCommand no` / `EnableVersionCommand no`: `COMMAND UNAVAILABLE`) is no failure
+/// either: `clamav_up` stays 1 and the families that command would fill are left out.
 public struct ClamdCollector: Collector {
     public let name = "clamd"
     public let client: ClamdClient
@@ -68,6 +70,8 @@ public struct ClamdCollector: Collector {
                     help: "Unix time the signature database was built: on disk (source=disk) or loaded in clamd (source=loaded, daily only).",
                     [(loaded, Double(t))]))
             }
+        case .failure(let error) where error.code == .commandDisabled:
+            break
         case .failure(let error):
             problems.append("VERSION: \(error.description)")
         case nil:
@@ -90,6 +94,8 @@ public struct ClamdCollector: Collector {
             families.append(.gauge(
                 "clamav_memory_bytes", help: "clamd memory by kind (STATS MEMSTATS); kinds clamd reports as N/A are left out.",
                 memory.compactMap { k in k.1.map { ([Label("kind", k.0)], $0) } }))
+        case .failure(let error) where error.code == .commandDisabled:
+            break
         case .failure(let error):
             problems.append("STATS: \(error.description)")
         case nil:

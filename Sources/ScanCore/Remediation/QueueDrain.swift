@@ -15,6 +15,10 @@ public struct QueueDrain: Sendable {
         public var minimumAge: Double
         /// Files larger than this are an error (never clean).
         public var maximumSize: Int64
+        /// Files larger than this stay queued as over clamd's limit: clamd (with AlertExceedsMax
+        /// no) would answer OK without scanning all of them. nil: no such limit
+        /// (``ClamdConfiguration/cleanVerdictLimit``; set only when clamd scans).
+        public var clamdLimit: Int64? = nil
         /// Scanning threads.
         public var jobs: Int
         /// Scan and report what would move where; move, list and journal nothing.
@@ -56,6 +60,8 @@ public struct QueueDrain: Sendable {
     public enum KeptReason: Sendable, Hashable, CustomStringConvertible {
         case scanError(String)
         case tooLarge(size: Int64, limit: Int64)
+        /// Larger than clamd's MaxFileSize / MaxScanSize / StreamMaxLength with AlertExceedsMax no.
+        case overClamdLimit(size: Int64, limit: Int64)
         case conflict(String)
         case changed(String)
         case failed(String)
@@ -64,6 +70,8 @@ public struct QueueDrain: Sendable {
             switch self {
             case .scanError(let message): "scan error: \(message)"
             case .tooLarge(let size, let limit): "larger than the size limit (\(size) > \(limit) bytes)"
+            case .overClamdLimit(let size, let limit):
+                "over clamd's limit (\(size) > \(limit) bytes; with AlertExceedsMax no clamd would call it clean unscanned)"
             case .conflict(let message): "conflict: \(message)"
             case .changed(let message): "changed while scanning: \(message)"
             case .failed(let message): "move failed: \(message)"
@@ -339,6 +347,12 @@ public struct QueueDrain: Sendable {
         }
         if before.size > config.maximumSize {
             let reason = KeptReason.tooLarge(size: before.size, limit: config.maximumSize)
+            report.verdict = .error(message: reason.description)
+            report.disposition = .kept(reason)
+            return report
+        }
+        if let limit = config.clamdLimit, before.size > limit {
+            let reason = KeptReason.overClamdLimit(size: before.size, limit: limit)
             report.verdict = .error(message: reason.description)
             report.disposition = .kept(reason)
             return report

@@ -321,13 +321,17 @@ public enum DNSMessage {
 
 /// The versions ClamAV publishes in the TXT record of `current.cvd.clamav.net`:
 /// `ENGINE:MAIN:DAILY:TIME:?:?:SAFEBROWSING:BYTECODE` (`1.4.1:62:27470:1732113000:1:90:49192:334`).
+/// TIME is when the record was made: freshclam warns when it is more than 12 hours old (a stale
+/// resolver cache or mirror), and so its versions cannot tell whether a database is current.
 public struct ClamAVPublishedVersions: Sendable, Hashable {
     public static let recordName = "current.cvd.clamav.net"
+    /// How old the record may be before it says nothing (freshclam's 12 hours).
+    public static let maximumRecordAge: Double = 12 * 3600
 
     public var engine: String
     public var main: Int
     public var daily: Int
-    /// When the daily database was published (epoch seconds), if given.
+    /// When the record was made (epoch seconds; TIME, the 4th field), if given as a whole number.
     public var published: Double?
     public var bytecode: Int?
 
@@ -337,7 +341,7 @@ public struct ClamAVPublishedVersions: Sendable, Hashable {
         engine = String(fields[0])
         self.main = main
         self.daily = daily
-        published = fields.count > 3 ? Double(fields[3]) : nil
+        published = fields.count > 3 ? Int64(fields[3]).map(Double.init) : nil
         bytecode = fields.count > 7 ? Int(fields[7]) : nil
     }
 }

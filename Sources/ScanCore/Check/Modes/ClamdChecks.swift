@@ -4,12 +4,16 @@ public struct ClamdObservation: Sendable {
     public var ping: Result<Double, ClamdError>
     public var version: Result<ClamdVersion, ClamdError>?
     public var stats: Result<ClamdStats, ClamdError>?
+    /// clamd.conf, for its size limits and AlertExceedsMax.
+    public var configuration: ClamdConfigurationReading
 
-    public init(endpoint: String, ping: Result<Double, ClamdError>, version: Result<ClamdVersion, ClamdError>? = nil, stats: Result<ClamdStats, ClamdError>? = nil) {
+    public init(endpoint: String, ping: Result<Double, ClamdError>, version: Result<ClamdVersion, ClamdError>? = nil, stats: Result<ClamdStats, ClamdError>? = nil,
+                configuration: ClamdConfigurationReading = .notRead) {
         self.endpoint = endpoint
         self.ping = ping
         self.version = version
         self.stats = stats
+        self.configuration = configuration
     }
 }
 
@@ -26,6 +30,10 @@ enum ClamdFindings {
 
 /// `clamd`: CRITICAL unless clamd answers PING with PONG in time; its queue length (STATS) is tested
 /// against -w/-c. Perfdata: ping time, queue, threads live/idle/max, memory.
+///
+/// A command the operator disabled (ClamAV 1.5's `EnableStatsCommand no`, `EnableVersionCommand no`,
+/// answered `COMMAND UNAVAILABLE`) is not a failure: clamd is up, and the output says what is not
+/// known. WARNING when clamd.conf has AlertExceedsMax no (files over its size limits pass as clean).
 public enum ClamdCheck {
     public static func evaluate(_ observation: ClamdObservation, thresholds: Thresholds) -> CheckReport {
         var report = CheckReport()
@@ -38,9 +46,18 @@ public enum ClamdCheck {
             seconds = value
         }
         var text = "clamd PONG in \(milliseconds(seconds))"
-        if case .success(let version)? = observation.version {
+        switch observation.version {
+        case .success(let version)?:
             text += ", ClamAV \(version.engineVersion)"
             if let daily = version.databaseVersion { text += "/\(daily)" }
+            if let count = version.signatureCount { report.details.append("clamd has \(count) signatures loaded") }
+        case .failure(let error)? where error.code == .commandDisabled:
+            text += ", VERSION disabled"
+            report.details.append("VERSION is disabled in clamd (EnableVersionCommand no): the engine and loaded database are not known")
+        case .failure(let error)?:
+            report.details.append("clamd VERSION failed: \(error.message)")
+        case nil:
+            break
         }
         report.perfdata.append(PerfDatum("clamd_time", seconds, unit: .seconds, min: 0))
         switch observation.stats {
@@ -60,11 +77,30 @@ public enum ClamdCheck {
             for job in stats.jobs.prefix(10) {
                 report.details.append("  queued: \(job.command)\(job.seconds.map { " for \(PerfDatum.format($0))s" } ?? "")")
             }
+        case .failure(let error)? where error.code == .commandDisabled:
+            report.results.append(CheckResult(.ok, text + ", STATS disabled"))
+            report.details.append("STATS is disabled in clamd (EnableStatsCommand no): queue, threads and memory are not known; -w/-c not tested")
         case .failure(let error)?:
             report.results.append(CheckResult(.ok, text))
             report.results.append(CheckResult(.unknown, "clamd STATS failed: \(error.message)"))
         case nil:
             report.results.append(CheckResult(.ok, text))
+        }
+        switch observation.configuration {
+        case .read(let path, let configuration):
+            let limits = "MaxFileSize \(ClamdConfiguration.sizeText(configuration.maxFileSize)), MaxScanSize \(ClamdConfiguration.sizeText(configuration.maxScanSize)), StreamMaxLength \(ClamdConfiguration.sizeText(configuration.streamMaxLength))"
+            if configuration.alertExceedsMax {
+                report.details.append("\(path): \(limits), AlertExceedsMax yes")
+            } else {
+                report.results.append(CheckResult(.warning, "\(path) has AlertExceedsMax no: clamd answers OK for files over MaxFileSize \(ClamdConfiguration.sizeText(configuration.maxFileSize)) / MaxScanSize \(ClamdConfiguration.sizeText(configuration.maxScanSize)) without scanning them (set AlertExceedsMax yes)"))
+                report.details.append("\(path): \(limits), AlertExceedsMax no")
+            }
+        case .absent(let path):
+            report.details.append("no clamd configuration at \(path): AlertExceedsMax not checked (give --clamd-config)")
+        case .failed(_, let message):
+            report.results.append(CheckResult(.unknown, message))
+        case .notRead:
+            break
         }
         if case .success(let version)? = observation.version, let built = version.databaseBuildTimeText {
             report.details.append("loaded daily database \(version.databaseVersion.map(String.init) ?? "?") built \(built)")
@@ -134,10 +170,19 @@ public struct SignaturesObservation: Sendable {
 }
 
 /// `signatures`: the daily database's age (from its header's build time) against -w/-c; CRITICAL
-/// when clamd has an older daily loaded than the one on disk; with the upstream record, WARNING when
-/// the disk's daily is more than `maxBehind` versions behind what ClamAV publishes.
+/// when the databases on disk hold fewer than `minSignatures` signatures (a broken update leaves
+/// none) and when clamd has an older daily loaded than the one on disk; with the upstream record,
+/// WARNING when the disk's daily is more than `maxBehind` versions behind what ClamAV publishes,
+/// and UNKNOWN when the record cannot tell: it carries no time, or its time is more than
+/// `maxRecordAge` old (freshclam warns past 12 h) or in the future.
 public enum SignaturesCheck {
-    public static func evaluate(_ observation: SignaturesObservation, now: Double, thresholds: Thresholds, maxBehind: Int) -> CheckReport {
+    /// The default of `--min-signatures`: any database that detects something passes; an update
+    /// that left "Known viruses: 0" does not.
+    public static let defaultMinimumSignatures = 1
+
+    public static func evaluate(_ observation: SignaturesObservation, now: Double, thresholds: Thresholds, maxBehind: Int,
+                                minSignatures: Int = defaultMinimumSignatures,
+                                maxRecordAge: Double = ClamAVPublishedVersions.maximumRecordAge) -> CheckReport {
         var report = CheckReport()
         let inventory: SignatureDatabaseInventory
         switch observation.inventory {
@@ -166,6 +211,9 @@ public enum SignaturesCheck {
         if let main = versions.main { report.perfdata.append(PerfDatum("main_version", Double(main), min: 0)) }
         if let bytecode = versions.bytecode { report.perfdata.append(PerfDatum("bytecode_version", Double(bytecode), min: 0)) }
         report.perfdata.append(PerfDatum("signatures", Double(inventory.totalSignatures), min: 0))
+        if inventory.totalSignatures < minSignatures {
+            report.results.append(CheckResult(.critical, "the databases in \(observation.directory) hold \(inventory.totalSignatures) signatures (fewer than \(minSignatures)): clamd detects nothing; check freshclam"))
+        }
 
         report.details.append("databases in \(observation.directory): main \(versions.main.map(String.init) ?? "none"), daily \(daily.header.version) (\(daily.fileName), built \(daily.header.buildTime)), bytecode \(versions.bytecode.map(String.init) ?? "none"); \(inventory.totalSignatures) signatures")
         switch observation.loaded {
@@ -183,6 +231,14 @@ public enum SignaturesCheck {
             break
         }
         switch observation.upstream {
+        case .success(let published)? where published.published == nil:
+            report.results.append(CheckResult(.unknown, "upstream record \(ClamAVPublishedVersions.recordName) carries no time: cannot tell whether daily \(daily.header.version) is current"))
+        case .success(let published)? where now - published.published! > maxRecordAge || published.published! - now > 3600:
+            let time = published.published!
+            let age = now - time
+            let when = age >= 0 ? "is \(DurationText.format(age)) old (more than \(DurationText.format(maxRecordAge)))" : "is \(DurationText.format(-age)) in the future"
+            report.results.append(CheckResult(.unknown, "upstream record \(ClamAVPublishedVersions.recordName) \(when): cannot tell whether daily \(daily.header.version) is current"))
+            report.details.append("the stale record says daily \(published.daily) (engine \(published.engine))")
         case .success(let published)?:
             let behind = max(0, published.daily - daily.header.version)
             report.perfdata.append(PerfDatum("daily_behind", Double(behind), min: 0))
