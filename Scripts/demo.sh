@@ -72,22 +72,25 @@ PidFile $demo/run/clamd.pid
 TemporaryDirectory $demo
 User root
 MaxThreads 2
+AlertExceedsMax yes
 CONF
 /usr/sbin/clamd --config-file="$demo/clamd.conf" >/dev/null 2>&1 & clamd_pid=$!
 for _ in $(seq 1 100); do [ -S "$demo/run/clamd.sock" ] && break; sleep 0.1; done
 
 opts=(--config "$demo/virus-scan.yml" --socket "$demo/run/clamd.sock" --database-dir "$demo/db")
+clamd_opts=(--clamd-config "$demo/clamd.conf")  # the clamd and all modes read its limits
 echo
 echo "==> demo pipeline in $root (12 files waiting in incoming, 1 in draft-incoming, 5 processed, 1 infected)"
 echo
 echo "\$ check_virus_scan all ${opts[*]} -v"
 set +e
-"$bin/check_virus_scan" all "${opts[@]}" -v --backlog-warning 10 --backlog-critical 50 --age-warning 30m --age-critical 2h
+"$bin/check_virus_scan" all "${opts[@]}" "${clamd_opts[@]}" -v --backlog-warning 10 --backlog-critical 50 --age-warning 30m --age-critical 2h
 echo "(exit code $?)"
 echo
 for mode in backlog age wait stuck infected clamd signatures probe; do
   echo "\$ check_virus_scan $mode ..."
-  "$bin/check_virus_scan" "$mode" "${opts[@]}" | head -n 1
+  extra=(); [ "$mode" = clamd ] && extra=("${clamd_opts[@]}")
+  "$bin/check_virus_scan" "$mode" "${opts[@]}" "${extra[@]}" | head -n 1
 done
 set -e
 

@@ -9,6 +9,7 @@ packages=(
   graphite-carbon python3-whisper                           # carbon-cache and whisper-fetch for the Graphite test
   zip unzip                                                 # building archive fixtures
   time                                                      # /usr/bin/time -v for peak RSS in Benchmarks/
+  dnsmasq-base                                              # a real DNS server for the TXT (current.cvd.clamav.net) tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -55,6 +55,8 @@ public final class ClamdProcess: Sendable {
 
     /// The unix socket endpoint.
     public var endpoint: ClamdEndpoint { .unix(path: socketPath) }
+    /// The clamd.conf this daemon runs with (for `--clamd-config`).
+    public var configurationPath: String { directory + "/clamd.conf" }
     /// The TCP endpoint, when configured.
     public var tcpEndpoint: ClamdEndpoint? { tcpPort.map { .tcp(host: "127.0.0.1", port: $0) } }
 

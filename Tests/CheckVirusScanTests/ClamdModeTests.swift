@@ -36,7 +36,7 @@ struct ClamdModeTests {
 
     @Test func clamdAnswers() throws {
         let (daemon, _) = try Self.clamd(built: now - 3600)
-        let run = try Plugin.run(["clamd", "--socket", daemon.socketPath, "-w", "5", "-c", "10"])
+        let run = try Plugin.run(["clamd", "--socket", daemon.socketPath, "--clamd-config", "none", "-w", "5", "-c", "10"])
         #expect(run.exitCode == 0, "\(run)")
         #expect(run.statusLine.hasPrefix("VIRUS_SCAN OK - clamd PONG in "), "\(run)")
         #expect(run.statusLine.contains("ms, ClamAV "), "\(run)")
@@ -46,17 +46,17 @@ struct ClamdModeTests {
         #expect(run.perf("clamd_time")?.unit == "s")
         #expect(run.line(1).hasPrefix("[OK] clamd unix:\(daemon.socketPath): state "), "\(run)")
         // @0:0 alerts at exactly zero: the queue range is really applied.
-        let inside = try Plugin.run(["clamd", "--socket", daemon.socketPath, "-c", "@0:0"])
+        let inside = try Plugin.run(["clamd", "--socket", daemon.socketPath, "--clamd-config", "none", "-c", "@0:0"])
         #expect(inside.exitCode == 2)
     }
 
     @Test func missingSocketIsCritical() throws {
-        let run = try Plugin.run(["clamd", "--socket", "/tmp/cvs-no-such-clamd.sock"])
+        let run = try Plugin.run(["clamd", "--socket", "/tmp/cvs-no-such-clamd.sock", "--clamd-config", "none"])
         #expect(run.exitCode == 2, "\(run)")
         #expect(run.statusLine == "VIRUS_SCAN CRITICAL - clamd socket /tmp/cvs-no-such-clamd.sock does not exist: is clamd running, and is LocalSocket in clamd.conf this path?", "\(run)")
         let probe = try Plugin.run(["probe", "--socket", "/tmp/cvs-no-such-clamd.sock"])
         #expect(probe.exitCode == 2, "\(probe)")
-        let bad = try Plugin.run(["clamd", "--tcp", "localhost"])
+        let bad = try Plugin.run(["clamd", "--tcp", "localhost", "--clamd-config", "none"])
         #expect(bad.exitCode == 3, "\(bad)")
         #expect(bad.stdout.hasPrefix("VIRUS_SCAN UNKNOWN - clamd endpoint"), "\(bad)")
     }
@@ -80,11 +80,11 @@ struct ClamdModeTests {
             close(fd)
             unlink(path)
         }
-        let critical = try Plugin.run(["clamd", "--socket", path, "--clamd-timeout", "1", "-t", "10"], limit: 15)
+        let critical = try Plugin.run(["clamd", "--socket", path, "--clamd-config", "none", "--clamd-timeout", "1", "-t", "10"], limit: 15)
         #expect(critical.exitCode == 2, "\(critical)")
         #expect(critical.statusLine.hasPrefix("VIRUS_SCAN CRITICAL - clamd at unix:\(path) accepted the connection but did not answer PING within 1 s"), "\(critical)")
         #expect(critical.seconds < 5, "took \(critical.seconds)")
-        let unknown = try Plugin.run(["clamd", "--socket", path, "--clamd-timeout", "30", "-t", "1"], limit: 15)
+        let unknown = try Plugin.run(["clamd", "--socket", path, "--clamd-config", "none", "--clamd-timeout", "30", "-t", "1"], limit: 15)
         #expect(unknown.exitCode == 3, "\(unknown)")
         #expect(unknown.stdout == "VIRUS_SCAN UNKNOWN - plugin timed out after 1s while waiting for clamd unix:\(path) to answer PING\n", "\(unknown)")
         #expect(unknown.seconds < 4, "took \(unknown.seconds)")
@@ -101,7 +101,7 @@ struct ClamdModeTests {
     /// A daemon that answers PING but whose database does not detect anything: only the probe notices.
     @Test func probeCatchesAUselessDatabase() throws {
         let (daemon, _) = try Self.clamd(built: now - 3600, detectsEICAR: false)
-        #expect(try Plugin.run(["clamd", "--socket", daemon.socketPath]).exitCode == 0)
+        #expect(try Plugin.run(["clamd", "--socket", daemon.socketPath, "--clamd-config", "none"]).exitCode == 0)
         let run = try Plugin.run(["probe", "--socket", daemon.socketPath])
         #expect(run.exitCode == 2, "\(run)")
         #expect(run.statusLine.hasPrefix("VIRUS_SCAN CRITICAL - clamd did not detect the EICAR test string: its signature database is empty or broken | 'probe_time'="), "\(run)")
@@ -135,7 +135,7 @@ struct ClamdModeTests {
     @Test(.enabled(if: Dnsmasq.available)) func upstreamComparisonThroughDnsmasq() throws {
         let database = FileManager.default.temporaryDirectory.appendingPathComponent("cvs-db-\(UUID().uuidString.prefix(8))").path
         try Self.writeDaily(database, version: 27400, built: now - 3600)
-        let dns = try Dnsmasq(txt: [ClamAVPublishedVersions.recordName: "1.4.1:62:27405:1732113000:1:90:49192:334"])
+        let dns = try Dnsmasq(txt: [ClamAVPublishedVersions.recordName: "1.4.1:62:27405:\(now - 600):1:90:49192:334"])
         defer { dns.stop() }
         let behind = try Plugin.run(["signatures", "--database-dir", database, "--no-clamd", "--upstream", "--dns-server", dns.address])
         #expect(behind.exitCode == 1, "\(behind)")

@@ -4,6 +4,7 @@
 /// - `clamav_build_info{version}` (engine version), and the loaded daily database from VERSION:
 ///   `clamav_database_version{database="daily",source="loaded"}`,
 ///   `clamav_database_build_timestamp_seconds{database="daily",source="loaded"}`
+/// - `clamav_signatures{source="loaded"}` when VERSION carries the count (ClamAV 1.5+)
 /// - from STATS: `clamav_threads{state}` (live, idle, max), `clamav_queue_items`,
 ///   `clamav_memory_bytes{kind}` (heap, mmap, used, free, releasable, pools_used, pools_total; those clamd reports)
 ///
@@ -63,6 +64,9 @@ public struct ClamdCollector: Collector {
                 families.append(.gauge(
                     "clamav_database_version", help: "Signature database version: on disk (source=disk) or loaded in clamd (source=loaded, daily only).",
                     [(loaded, Double(v))]))
+            }
+            if let count = version.signatureCount {
+                families.append(.gauge("clamav_signatures", help: SignatureCollector.signaturesHelp, [([Label("source", "loaded")], Double(count))]))
             }
             if let t = version.databaseBuildTime {
                 families.append(.gauge(

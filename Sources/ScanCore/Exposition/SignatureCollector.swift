@@ -2,7 +2,7 @@
 ///
 /// For each database libclamav would load (the newest `.cvd`/`.cld`/`.cud` of each name):
 /// `clamav_database_version{database,source="disk"}`, `clamav_database_build_timestamp_seconds{database,source="disk"}`
-/// and `clamav_database_signatures{database}`. A file that cannot be read fails the collector but the
+/// and `clamav_database_signatures{database}`; `clamav_signatures{source="disk"}`, what they hold in all. A file that cannot be read fails the collector but the
 /// others are still reported; an unreadable directory fails it with nothing reported.
 public struct SignatureCollector: Collector {
     public let name = "signatures"
@@ -28,6 +28,9 @@ public struct SignatureCollector: Collector {
         }
     }
 
+    /// The help of `clamav_signatures`, which the clamd collector fills too (source=loaded).
+    public static let signaturesHelp = "Signatures that detect: in the databases on disk libclamav would load (source=disk) or loaded in clamd (source=loaded, when VERSION reports it)."
+
     public static func families(_ inventory: SignatureDatabaseInventory) -> [MetricFamily] {
         let names = Array(Set(inventory.containers.map(\.name))).sorted()
         let newest = names.compactMap { inventory.newest($0) }
@@ -43,6 +46,9 @@ public struct SignatureCollector: Collector {
             .gauge(
                 "clamav_database_signatures", help: "Signatures in the database on disk (from its header).",
                 newest.map { ([Label("database", $0.name)], Double($0.header.signatureCount)) }),
+            .gauge(
+                "clamav_signatures", help: Self.signaturesHelp,
+                [([Label("source", "disk")], Double(inventory.totalSignatures))]),
         ]
     }
 }

@@ -63,6 +63,6 @@ struct ClamdConfigurationTests {
         #expect(ClamdConfigurationReading.read(tree.root + "/missing.conf", isDefault: true) == .absent(path: tree.root + "/missing.conf"))
         #expect(ClamdConfigurationReading.read(tree.root + "/missing.conf", isDefault: true).effective == .defaults)
         #expect(ClamdConfigurationReading.read(tree.root + "/missing.conf", isDefault: false)
-            == .failed(path: tree.root + "/missing.conf", message: "cannot read clamd's configuration \(tree.root)/missing.conf: No such file or directory"))
+            == .failed(path: tree.root + "/missing.conf", message: "cannot read clamd's configuration \(tree.root)/missing.conf: No such file or directory (errno 2)"))
     }
 }
