@@ -9,7 +9,7 @@ extension CheckVirusScan {
             abstract: "Add a signature to (or remove it from) the ignore list, then reload clamd and verify.",
             discussion: """
                 Edits \(IgnoreListFile.defaultName) in --database-dir atomically (no duplicates, every \
-                other line kept), asks clamd to RELOAD and checks it answers PING and VERSION again, and \
+                other line kept; one run at a time, under \(IgnoreListFile.defaultName).lock beside it), asks clamd to RELOAD and checks it answers PING and VERSION again, and \
                 logs the change and --reason to syslog (tag virus_scan). A name as a scan reports it \
                 (….UNOFFICIAL) is stored as the database writes it.
                 Exit codes: 0 done (or nothing to change) and clamd reloaded; 1 the list changed but \
@@ -44,12 +44,25 @@ extension CheckVirusScan {
 
         mutating func run() throws {
             let path = databaseDir + "/" + IgnoreListFile.defaultName
-            if list {
-                let entries = try IgnoreListFile.read(path).entries
-                print("\(path): \(entries.count) ignored signature\(entries.count == 1 ? "" : "s")")
-                for entry in entries { print("  \(entry.signature)\(entry.md5.map { ":" + $0 } ?? "")") }
-                return
+            if list { try listEntries(path); return }
+            // One editor at a time, from reading the list to clamd's verified reload: concurrent
+            // runs each keep their entry and each see it loaded.
+            let lock: QueueLock
+            do { lock = try QueueLock.acquire(IgnoreListFile.lockPath(for: path), waiting: 300) } catch {
+                standardError("ignore-signature: \(error.message)")
+                throw ExitCode(RemediationExit.failed)
             }
+            defer { lock.release() }
+            try edit(path)
+        }
+
+        func listEntries(_ path: String) throws {
+            let entries = try IgnoreListFile.read(path).entries
+            print("\(path): \(entries.count) ignored signature\(entries.count == 1 ? "" : "s")")
+            for entry in entries { print("  \(entry.signature)\(entry.md5.map { ":" + $0 } ?? "")") }
+        }
+
+        func edit(_ path: String) throws {
             let change: IgnoreListFile.Change
             do {
                 if let name { try IgnoreList.validate(signatureName: IgnoreList.databaseName(forReported: name)) }
@@ -72,6 +85,12 @@ extension CheckVirusScan {
             print(reload.detail)
             if !reload.ok {
                 Syslog.send(.error, "ignore-signature: \(reload.detail)")
+                throw ExitCode(RemediationExit.attention)
+            }
+            // Verified: the list clamd just reloaded still says what this run wrote.
+            let now = (try? IgnoreListFile.read(path).signatures) ?? []
+            if now.contains(target) != (name != nil) {
+                standardError("ignore-signature: \(path) no longer \(name != nil ? "holds" : "lacks") \(target) after the reload: another editor changed it")
                 throw ExitCode(RemediationExit.attention)
             }
         }

@@ -26,7 +26,14 @@ extension CheckVirusScan {
             let state = try RescanState.load(path: path)
             context.phase("looking for the holder of \(lock)")
             let holders = try LockProbe.holders(of: lock)
-            let observation = RescanObservation(statePath: path, state: state, lockPath: lock, holders: holders)
+            var problems: [String] = []
+            if state != nil, case .progress(let progress)? = try? RescanStateStore(path: path).load() {
+                context.phase("validating the rescan state file \(path)")
+                let infected = Dictionary(((try? common.layout().queues) ?? []).map { ($0.name, $0.infected) }, uniquingKeysWith: { a, _ in a })
+                problems = RescanStateValidation.problems(progress)
+                    + RescanStateValidation.checkpointProblems(progress, infected: { infected[$0.queue] })
+            }
+            let observation = RescanObservation(statePath: path, state: state, lockPath: lock, holders: holders, problems: problems)
             return RescanCheck.evaluate(observation, now: context.now, running: running, stale: staleRanges)
         }
     }

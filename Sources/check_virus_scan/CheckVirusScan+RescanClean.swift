@@ -64,7 +64,7 @@ extension CheckVirusScan {
         @Flag(name: .long, help: "Report detections without moving anything.")
         var reportOnly = false
 
-        @Flag(name: .long, help: "Start a new pass even if the last one completed with the same databases.")
+        @Flag(name: .long, help: "Start a new pass even if the last one completed with the same databases, or when the state file is invalid (without it: exit 5).")
         var newPass = false
 
         @Option(name: .long, help: ArgumentHelp("Stop (resumably) after this long (seconds, or 50m, 2h).", valueName: "duration"))

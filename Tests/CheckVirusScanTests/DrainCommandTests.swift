@@ -30,9 +30,11 @@ struct DrainCommandTests {
             try SignatureFixtures.writeSmall(to: database)
         }
 
-        func arguments(_ extra: [String] = [], lock: String? = nil) -> [String] {
+        /// Never the real /etc/clamav/clamd.conf: `clamdConfig` is `none` unless a test gives one.
+        func arguments(_ extra: [String] = [], lock: String? = nil, clamdConfig: String = "none") -> [String] {
             ["drain", "--root", root, "--queue", "incoming", "--lock", lock ?? self.lock, "--list-dir", lists,
-             "--state-dir", state, "--engine", "libclamav", "--database-dir", database, "--min-age", "0", "--jobs", "2"] + extra
+             "--state-dir", state, "--engine", "libclamav", "--database-dir", database, "--min-age", "0", "--jobs", "2",
+             "--clamd-config", clamdConfig] + extra
         }
 
         /// `count` files in nested directories, every 10th infected; hostile names among them.

@@ -104,6 +104,45 @@ struct RemediationCommandTests {
         #expect(journal.count == 30 && journal.allSatisfy { $0.engine == "clamd" })
     }
 
+    /// clamd with MaxFileSize 5M and its default AlertExceedsMax no answers OK for a 10 MB file
+    /// beginning with EICAR (it never scanned it): drain reads clamd.conf and keeps it queued.
+    @Test("drain keeps files over clamd's MaxFileSize queued (AlertExceedsMax no)")
+    func drainKeepsFilesOverClamdsLimit() throws {
+        let clamd = try ClamdProcess(ClamdProcess.Configuration(maxThreads: 2, extraLines: ["MaxFileSize 5M"])) { directory in
+            try SignatureFixtures.writeSmall(to: directory)
+        }
+        defer { clamd.stop() }
+        let big = EICAR.bytes + [UInt8](repeating: 0x0A, count: 10 << 20)
+        // What clamd itself says of it: clean, unscanned.
+        #expect(try clamd.client().scanInstream(bytes: Array(big.prefix(6 << 20))) == .clean)
+        let setup = try DrainCommandTests.Setup()
+        try setup.tree.file("uploads/incoming/big/eicar-10M.bin", contents: big, mtime: WallClock.now() - 600)
+        try setup.tree.file("uploads/incoming/small-eicar.com", contents: EICAR.bytes, mtime: WallClock.now() - 600)
+        try setup.tree.file("uploads/incoming/fine.txt", contents: Array("hello\n".utf8), mtime: WallClock.now() - 600)
+        let arguments = setup.arguments(clamdConfig: clamd.configurationPath).map { $0 == "libclamav" ? "clamd" : $0 } + ["--socket", clamd.socketPath]
+        let run = try Plugin.run(arguments)
+        #expect(run.exitCode == 1, "\(run)")
+        #expect(run.lines.contains("\(setup.incoming)/big/eicar-10M.bin: left in the queue: over clamd's limit (\(big.count) > 5242880 bytes; with AlertExceedsMax no clamd would call it clean unscanned)"), "\(run)")
+        #expect(run.lines.contains { $0.hasPrefix("drain incoming (clamd): 3 scanned, 1 clean, 1 infected, 1 errors, 2 moved, 0 duplicates dropped, 1 left queued,") }, "\(run)")
+        #expect(FileManager.default.fileExists(atPath: setup.incoming + "/big/eicar-10M.bin"))
+        #expect(!FileManager.default.fileExists(atPath: setup.clean + "/big/eicar-10M.bin"))
+        #expect(FileManager.default.fileExists(atPath: setup.infected + "/small-eicar.com"))
+        #expect(FileManager.default.fileExists(atPath: setup.clean + "/fine.txt"))
+        let lists = (try? FileManager.default.contentsOfDirectory(atPath: setup.lists)) ?? []
+        let listed = lists.map { (try? String(contentsOfFile: setup.lists + "/" + $0, encoding: .utf8)) ?? "" }.joined()
+        #expect(!listed.contains("eicar-10M.bin"), "never listed for copying to the slaves")
+
+        // With AlertExceedsMax yes clamd flags what it cannot scan itself: drain lets it decide.
+        let alerting = try TemporaryTree(prefix: "cae")
+        let yes = try alerting.file("clamd.conf", contents: Array("MaxFileSize 5M\nAlertExceedsMax yes\n".utf8))
+        let trusting = try Plugin.run(setup.arguments(["-v"], clamdConfig: yes).map { $0 == "libclamav" ? "clamd" : $0 } + ["--socket", clamd.socketPath])
+        #expect(trusting.lines.contains("over clamd's limit (kept queued): none"), "\(trusting)")
+        // A named file that is missing is an error, not clamd's defaults.
+        let missing = try Plugin.run(setup.arguments(clamdConfig: alerting.root + "/nope.conf").map { $0 == "libclamav" ? "clamd" : $0 } + ["--socket", clamd.socketPath])
+        #expect(missing.exitCode == 2, "\(missing)")
+        #expect(missing.stderr.contains("drain: cannot read clamd's configuration \(alerting.root)/nope.conf: No such file or directory"), "\(missing)")
+    }
+
     @Test("several clamd over TCP: one dies mid-drain, its files are retried on the other")
     func tcpFailover() throws {
         let first = try Self.startClamd(tcp: true)
@@ -174,6 +213,34 @@ struct RemediationCommandTests {
         #expect(lagging.lines.contains("!!! clamd has daily 27000 loaded but daily 27001 is on disk: reload it (restart-clamd, or clamdscan --reload)"))
         let missing = try Plugin.run(["db-info", "--database-dir", clamd.directory + "/nope", "--no-clamd"])
         #expect(missing.exitCode == 2)
+    }
+
+    /// Without the lock two runs at once read the same list and the second rename drops the
+    /// first one's entry (both still printed "added … clamd reloaded").
+    @Test("12 concurrent ignore-signature runs against a real clamd leave 12 entries, each verified")
+    func concurrentIgnoreSignature() throws {
+        let clamd = try Self.startClamd()
+        defer { clamd.stop() }
+        let database = clamd.directory + "/db"
+        let list = database + "/whitelist.ign2"
+        try FileOutput.write("# hand-made\nOther.Sig-1\n", to: list)
+        let names = (0..<12).map { "Concurrent.Test-\($0)" }
+        let runs = try names.map { name in
+            try ChildProcess(Plugin.binary, ["ignore-signature", name, "--reason", "concurrency test", "--database-dir", database,
+                                             "--socket", clamd.socketPath])
+        }
+        for run in runs { run.waitUntilExit(limit: 300) }
+        for (name, run) in zip(names, runs) {
+            #expect(run.exitCode == 0, "\(name): \(run.stdout)\(run.stderr)")
+            #expect(run.stdout.contains("added \(name) to \(list) ("), "\(name): \(run.stdout)")
+            #expect(run.stdout.contains("clamd reloaded; PONG after "), "\(name): \(run.stdout)")
+        }
+        let entries = try IgnoreListFile.read(list).signatures
+        #expect(entries.count == 13, "\(entries)")
+        #expect(Set(entries) == Set(names + ["Other.Sig-1"]))
+        #expect(try String(contentsOfFile: list, encoding: .utf8).hasPrefix("# hand-made\nOther.Sig-1\n"))
+        #expect(FileManager.default.fileExists(atPath: list + ".lock"))
+        _ = try clamd.client().ping()
     }
 
     @Test("ignore-signature: atomic edit keeping other lines, RELOAD verified, EICAR then scans clean through clamd")

@@ -134,9 +134,14 @@ public enum ClamdRestart {
     }
 }
 
-/// Editing the ignore list (`whitelist.ign2`) atomically.
+/// Editing the ignore list (`whitelist.ign2`) atomically, one editor at a time.
 public enum IgnoreListFile {
     public static let defaultName = "whitelist.ign2"
+
+    /// The lock beside the list (`whitelist.ign2.lock`; libclamav skips the extension) that
+    /// serialises editors: without it two runs at once read the same list and the second rename
+    /// drops the first one's entry.
+    public static func lockPath(for path: String) -> String { path + ".lock" }
 
     /// What an edit did.
     public struct Change: Sendable, Hashable {

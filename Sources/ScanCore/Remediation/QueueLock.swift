@@ -50,6 +50,20 @@ public final class QueueLock: @unchecked Sendable {
         return QueueLock(path: path, fd: fd)
     }
 
+    /// Takes the lock, waiting up to `seconds` for another holder to release it; then throws
+    /// ``RemediationError/Code/lockHeld`` naming the holder(s).
+    public static func acquire(_ path: String, waiting seconds: Double) throws(RemediationError) -> QueueLock {
+        let deadline = MonotonicClock.now() + seconds
+        while true {
+            do throws(RemediationError) {
+                return try acquire(path)
+            } catch {
+                if error.code != .lockHeld || MonotonicClock.now() >= deadline { throw error }
+            }
+            usleep(20_000)
+        }
+    }
+
     /// The processes holding a flock on `path` (from /proc/locks), with their command lines.
     public static func holders(_ path: String) -> [Holder] {
         guard let found = try? LockProbe.holders(of: path) else { return [] }

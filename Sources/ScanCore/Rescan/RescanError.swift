@@ -9,7 +9,7 @@ public struct RescanError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is. New codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Value: Hashable, Sendable {
-            case lockHeld, lockUnavailable, treeMissing, stateUnwritable, engineUnavailable, io
+            case lockHeld, lockUnavailable, treeMissing, stateUnwritable, stateInvalid, engineUnavailable, io
         }
         fileprivate let value: Value
         /// Another rescan holds the lock: nothing was touched.
@@ -20,6 +20,9 @@ public struct RescanError: Error, CustomStringConvertible, Sendable {
         public static let treeMissing = Code(value: .treeMissing)
         /// The state file cannot be written (its directory is missing or read-only).
         public static let stateUnwritable = Code(value: .stateUnwritable)
+        /// The state file does not parse or does not describe these trees (an unknown format,
+        /// negative or impossible counters, a checkpoint that is no path of its tree): not trusted.
+        public static let stateInvalid = Code(value: .stateInvalid)
         /// No scanning engine could be set up, or its database version could not be read.
         public static let engineUnavailable = Code(value: .engineUnavailable)
         /// Any other file-system failure.
@@ -31,6 +34,7 @@ public struct RescanError: Error, CustomStringConvertible, Sendable {
             case .lockUnavailable: "lock unavailable"
             case .treeMissing: "tree missing"
             case .stateUnwritable: "state unwritable"
+            case .stateInvalid: "state invalid"
             case .engineUnavailable: "engine unavailable"
             case .io: "I/O error"
             }

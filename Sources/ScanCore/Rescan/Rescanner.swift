@@ -239,8 +239,15 @@ public final class Rescanner: Sendable {
         case .none:
             return .fresh(base, reason: "no state file yet")
         case .unreadable(let why):
-            return .fresh(base, reason: "the state file could not be read (\(why))")
+            if configuration.newPass { return .fresh(base, reason: "a new pass was asked for (the state file did not parse)") }
+            throw RescanError(.stateInvalid, "the rescan state file \(store.path) does not parse (\(why)): not trusted; --new-pass starts a new pass")
         case .progress(let loaded):
+            // A wrong checkpoint would skip files silently: validate before using anything of it.
+            let problems = RescanStateValidation.problems(loaded)
+            if !problems.isEmpty {
+                if configuration.newPass { return .fresh(base, reason: "a new pass was asked for (the state file was invalid: \(problems.joined(separator: "; ")))") }
+                throw RescanError(.stateInvalid, "the rescan state file \(store.path) is invalid: \(problems.joined(separator: "; ")): not trusted; --new-pass starts a new pass")
+            }
             previous = loaded
         }
         base.lastCompletedAt = previous.lastCompletedAt
@@ -254,6 +261,12 @@ public final class Rescanner: Sendable {
         if previous.completed {
             if configuration.newPass { return .fresh(base, reason: "a new pass was asked for") }
             return .alreadyComplete(previous)
+        }
+        let infected = Dictionary(configuration.trees.map { ($0.clean, $0.infected) }, uniquingKeysWith: { a, _ in a })
+        let problems = RescanStateValidation.checkpointProblems(previous, infected: { infected[$0.path] })
+        if !problems.isEmpty {
+            if configuration.newPass { return .fresh(base, reason: "a new pass was asked for (the state file was invalid: \(problems.joined(separator: "; ")))") }
+            throw RescanError(.stateInvalid, "the rescan state file \(store.path) is invalid: \(problems.joined(separator: "; ")): not trusted; --new-pass starts a new pass")
         }
         return .resume(previous)
     }
@@ -729,6 +742,10 @@ final class ProgressTracker: @unchecked Sendable {
         case .vanished:
             break
         }
+        // Files that arrived after the first walk: the totals grow, so done never exceeds them
+        // (the state file's validation refuses done > total).
+        if let total = state.progress.filesTotal, state.progress.filesDone > total { state.progress.filesTotal = state.progress.filesDone }
+        if let total = state.progress.bytesTotal, state.progress.bytesDone > total { state.progress.bytesTotal = state.progress.bytesDone }
         state.pending[sequence] = result.path
         while let path = state.pending.removeValue(forKey: state.nextExpected) {
             state.checkpoint = path

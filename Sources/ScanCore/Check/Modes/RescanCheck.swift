@@ -5,12 +5,15 @@ public struct RescanObservation: Sendable {
     public var lockPath: String
     /// Holders of the lock; nil when the lock file does not exist.
     public var holders: [LockProbe.Holder]?
+    /// What ``RescanStateValidation`` found wrong with the state file (empty: nothing).
+    public var problems: [String]
 
-    public init(statePath: String, state: RescanState?, lockPath: String, holders: [LockProbe.Holder]?) {
+    public init(statePath: String, state: RescanState?, lockPath: String, holders: [LockProbe.Holder]?, problems: [String] = []) {
         self.statePath = statePath
         self.state = state
         self.lockPath = lockPath
         self.holders = holders
+        self.problems = problems
     }
 
     public var running: Bool { !(holders ?? []).isEmpty }
@@ -24,6 +27,11 @@ public enum RescanCheck {
     ) -> CheckReport {
         var report = CheckReport()
         let state = observation.state
+        if !observation.problems.isEmpty {
+            // Nothing in it can be believed: its counters and times may be as wrong as its checkpoint.
+            report.results.append(CheckResult(.unknown, "rescan state file \(observation.statePath) is invalid: \(observation.problems.joined(separator: "; ")); rescan-clean refuses it (exit 5)"))
+            return report
+        }
         if observation.running {
             let pids = (observation.holders ?? []).map { String($0.pid) }.joined(separator: ", ")
             if let started = state?.started {
