@@ -80,7 +80,7 @@ t0=$(now); find . -type f -print0 | xargs -0 clamscan -d "$DB" --no-summary >"$R
 BATCH=$(secs "$t0" "$t1"); BATCH_FOUND=$(grep -c ' FOUND$' "$RUN/batch.out" || true)
 
 root=$(fresh clamd)
-t0=$(now); "$BIN" drain $(common "$root") --engine clamd --socket "$RUN/clamd/clamd.sock" --jobs 2 >"$RUN/clamd.out" || true; t1=$(now)
+t0=$(now); "$BIN" drain $(common "$root") --engine clamd --socket "$RUN/clamd/clamd.sock" --clamd-config "$RUN/clamd/clamd.conf" --jobs 2 >"$RUN/clamd.out" || true; t1=$(now)
 CLAMD=$(secs "$t0" "$t1"); CLAMD_SUMMARY=$(tail -1 "$RUN/clamd.out")
 
 root=$(fresh libclamav)
