@@ -32,6 +32,10 @@ int vs_statx(int dirfd, const char *path, int want_btime, vs_stat *out);
 /// destination exists; EINVAL/ENOSYS where the filesystem cannot do it).
 int vs_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 
+/// copy_file_range(fd_in, off_in, fd_out, NULL, len, 0): bytes copied (advancing *off_in), 0 at
+/// end, -1/errno (EXDEV, ENOSYS, EINVAL, EOPNOTSUPP where it does not apply).
+long vs_copy_file_range(int fd_in, long long *off_in, int fd_out, unsigned long len);
+
 /// getdents64 into buf; returns bytes read, 0 at end, -1/errno.
 long vs_getdents64(int fd, void *buf, unsigned long len);
 

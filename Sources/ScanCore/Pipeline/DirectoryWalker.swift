@@ -10,6 +10,16 @@ public struct WalkDirectory: Sendable {
     public var relativePath: [UInt8]
     /// Length of the first path component (the first-level subdirectory), 0 for the root.
     public var firstComponentLength: Int
+    /// The parent directory, open: this directory is opened from it by its last name alone, so no
+    /// path is ever resolved through a component that may have been swapped for a symlink. nil
+    /// only for the root.
+    var parent: DirectoryHandle? = nil
+
+    /// The last component of ``relativePath`` (its name in its parent).
+    var name: ArraySlice<UInt8> {
+        guard let slash = relativePath.lastIndex(of: UInt8(ascii: "/")) else { return relativePath[...] }
+        return relativePath[(slash + 1)...]
+    }
 
     /// The first-level subdirectory this directory is in (empty for the root).
     public var firstComponent: ArraySlice<UInt8> { relativePath[0..<firstComponentLength] }
@@ -50,6 +60,12 @@ public protocol WalkVisitor {
 /// A parallel directory walk over openat/getdents64/statx. It never follows symlinks, holds only
 /// the directories still to visit (never all paths), and treats entries that vanish mid-walk (the
 /// scanner runs concurrently) as gone, not as errors.
+///
+/// No symlink is followed in any path component, even when a directory is swapped for a symlink
+/// during the walk: every directory is opened by its name alone relative to its parent's open
+/// descriptor (`openat(parent, name, O_DIRECTORY | O_NOFOLLOW)`), never by a multi-component path.
+/// A directory swapped for a symlink after its parent was listed fails with ELOOP/ENOTDIR and is
+/// reported as what it is now; the directories already open stay the ones that were listed.
 public struct DirectoryWalker: Sendable {
     public var threads: Int
     public var wantBirthTime: Bool
@@ -100,33 +116,20 @@ public struct DirectoryWalker: Sendable {
         wantBirthTime: Bool, visitor: inout V, children: inout [WalkDirectory]
     ) {
         let isRoot = directory.relativePath.isEmpty
-        let fd: Int32 = isRoot
-            ? openat(rootFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            : directory.relativePath.withUnsafeBufferPointer { bytes in
-                var path = Array(bytes)
-                path.append(0)
-                return path.withUnsafeBufferPointer {
-                    $0.baseAddress!.withMemoryRebound(to: CChar.self, capacity: path.count) {
-                        openat(rootFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                    }
-                }
-            }
+        let parentFD = directory.parent?.fd ?? rootFD
+        let name = isRoot ? [UInt8(ascii: ".")] : Array(directory.name)
+        if !isRoot && directory.parent == nil { return }  // never: every directory but the root has one
+        let fd = FileSystemCalls.withCString(name) { openat(parentFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         if fd < 0 {
             let error = Glibc.errno
             switch error {
             case ENOENT:
                 return  // removed since its parent was read
             case ELOOP, ENOTDIR:
-                // Replaced by a symlink or a file since its parent was read: report what it is now.
-                let kind: EntryKind
-                if case .success(let meta) = directory.relativePath.withUnsafeBufferPointer({ bytes -> Result<FileMetadata, Errno> in
-                    var path = Array(bytes); path.append(0)
-                    return path.withUnsafeBufferPointer {
-                        $0.baseAddress!.withMemoryRebound(to: CChar.self, capacity: path.count) {
-                            FileMetadata.read(directory: rootFD, name: $0, wantBirthTime: false)
-                        }
-                    }
-                }) { kind = meta.kind } else { return }
+                // Replaced by a symlink or a file since its parent was read: report what it is now
+                // (stat by name in the open parent, never through a path).
+                guard case .success(let meta) = FileSystemCalls.stat(parentFD, name) else { return }
+                let kind = meta.kind
                 if kind == .regular || kind == .directory { return }  // counted on a later walk
                 let parent = parentAndName(directory.relativePath)
                 parent.name.withUnsafeBufferPointer {
@@ -138,7 +141,17 @@ public struct DirectoryWalker: Sendable {
                 return
             }
         }
-        defer { close(fd) }
+        let handle = DirectoryHandle(fd: fd)
+        withExtendedLifetime(handle) {
+            readEntries(directory, fd: fd, handle: handle, isRoot: isRoot, buffer: buffer, bufferSize: bufferSize,
+                 wantBirthTime: wantBirthTime, visitor: &visitor, children: &children)
+        }
+    }
+
+    private static func readEntries<V: WalkVisitor>(
+        _ directory: WalkDirectory, fd: Int32, handle: DirectoryHandle, isRoot: Bool, buffer: UnsafeMutableRawPointer,
+        bufferSize: Int, wantBirthTime: Bool, visitor: inout V, children: inout [WalkDirectory]
+    ) {
         let ownMetadata: FileMetadata?
         if case .success(let meta) = FileMetadata.read(descriptor: fd, wantBirthTime: false) { ownMetadata = meta } else { ownMetadata = nil }
         let policy = visitor.enterDirectory(directory, metadata: ownMetadata)
@@ -187,7 +200,8 @@ public struct DirectoryWalker: Sendable {
                     let path = directory.child(name)
                     children.append(WalkDirectory(
                         relativePath: path,
-                        firstComponentLength: isRoot ? path.count : directory.firstComponentLength))
+                        firstComponentLength: isRoot ? path.count : directory.firstComponentLength,
+                        parent: handle))
                 default:
                     visitor.anomaly(directory, name: name, kind: kind!)
                 }

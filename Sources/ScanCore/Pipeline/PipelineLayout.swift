@@ -54,6 +54,9 @@ public struct PipelineLayout: Sendable, Hashable {
     public var ageSource: AgeSource
     /// The temp directory used by the manual clear-queue procedure.
     public var temp: String
+    /// The trees (``LayoutValidation/Tree/label``) the config wrote as absolute paths: only these
+    /// may resolve outside the root.
+    var writtenAbsolute: [String: Bool] = [:]
 
     /// The scan journal: one JSON record per processed file, appended by `drain` and `rescan-clean`.
     public var journalPath: String { stateDirectory + "/journal.jsonl" }
@@ -96,6 +99,10 @@ public struct PipelineLayout: Sendable, Hashable {
             layout = standard(root: root ?? defaultRoot)
         }
         if let stateDirectory { layout.stateDirectory = stateDirectory }
+        if let problem = LayoutValidation.checkOnDisk(layout, absolute: layout.writtenAbsolute) {
+            let prefix = configFile.map { "invalid config file \($0)" } ?? "invalid layout"
+            throw PipelineError(.invalidConfig, "\(prefix): \(problem)", path: configFile)
+        }
         return layout
     }
 
@@ -106,6 +113,21 @@ public struct PipelineLayout: Sendable, Hashable {
             file = try YAMLDecoder().decode(ConfigFile.self, from: text)
         } catch {
             throw PipelineError(.invalidConfig, "invalid config file \(source): \(describe(error))", path: source)
+        }
+        func invalid(_ problem: String) -> PipelineError {
+            PipelineError(.invalidConfig, "invalid config file \(source): \(problem)", path: source)
+        }
+        if let problem = LayoutValidation.checkKeys(text) { throw invalid(problem) }
+        var written: [(label: String, value: String?)] = [("root", file.root), ("state_dir", file.stateDir),
+                                                          ("list_dir", file.listDir), ("temp", file.temp)]
+        for queue in file.queues ?? [] {
+            written += [("queues[\(queue.name)].incoming", queue.incoming), ("queues[\(queue.name)].clean", queue.clean),
+                        ("queues[\(queue.name)].infected", queue.infected), ("queues[\(queue.name)].lock", queue.lock)]
+        }
+        for (label, value) in written {
+            if let value, LayoutValidation.hasDotDot(value) {
+                throw invalid("\(label): '\(value)' has a '..' component; write the path without it")
+            }
         }
         let root = rootOverride ?? file.root ?? defaultRoot
         guard root.hasPrefix("/") else {
@@ -141,6 +163,10 @@ public struct PipelineLayout: Sendable, Hashable {
         if let list = file.listDir { layout.listDirectory = join(root, list) }
         if let temp = file.temp { layout.temp = join(root, temp) }
         if let source = file.ageSource { layout.ageSource = source }
+        for (label, value) in written where label.hasPrefix("queues[") {
+            layout.writtenAbsolute[label] = value?.hasPrefix("/") ?? false
+        }
+        if let problem = LayoutValidation.checkLexically(layout, absolute: layout.writtenAbsolute) { throw invalid(problem) }
         return layout
     }
 
@@ -182,6 +208,14 @@ public struct PipelineLayout: Sendable, Hashable {
     }
 }
 
+/// The config file's known keys, for refusing unknown ones (``LayoutValidation/checkKeys(_:)``):
+/// exactly the coding keys of ``ConfigFile`` and ``ConfigFile/Queue``. A new key is added to those
+/// `CodingKeys` and nowhere else.
+enum ConfigKeys {
+    static let top: [String] = ConfigFile.CodingKeys.allCases.map(\.stringValue)
+    static let queue: [String] = ConfigFile.Queue.CodingKeys.allCases.map(\.stringValue)
+}
+
 /// The YAML config file's shape.
 private struct ConfigFile: Decodable {
     var root: String?
@@ -197,9 +231,13 @@ private struct ConfigFile: Decodable {
         var clean: String?
         var infected: String?
         var lock: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, incoming, clean, infected, lock
+        }
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case root, temp, queues
         case stateDir = "state_dir"
         case listDir = "list_dir"

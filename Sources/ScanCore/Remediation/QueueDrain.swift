@@ -65,6 +65,9 @@ public struct QueueDrain: Sendable {
         case conflict(String)
         case changed(String)
         case failed(String)
+        /// More than one name for the inode (st_nlink > 1): a real upload never has one, and moving
+        /// or chowning it would act on a file elsewhere (a hard link into the queue).
+        case hardLinked(links: Int)
 
         public var description: String {
             switch self {
@@ -75,6 +78,7 @@ public struct QueueDrain: Sendable {
             case .conflict(let message): "conflict: \(message)"
             case .changed(let message): "changed while scanning: \(message)"
             case .failed(let message): "move failed: \(message)"
+            case .hardLinked(let links): "the file has \(links) links (a hard link to a file elsewhere?); never moved or chowned"
             }
         }
     }
@@ -341,6 +345,16 @@ public struct QueueDrain: Sendable {
             report.disposition = .notRegular(before.kind)
             return report
         }
+        // Link count and access time, before the scan reads the file (and may move its atime).
+        var raw = stat()
+        guard fstat(fd, &raw) == 0 else {
+            report.disposition = .kept(.failed("cannot stat the open file"))
+            return report
+        }
+        if raw.st_nlink > 1 {
+            report.disposition = .kept(.hardLinked(links: Int(raw.st_nlink)))
+            return report
+        }
         if config.clock() - before.modified < config.minimumAge {
             report.disposition = .tooNew
             return report
@@ -358,7 +372,8 @@ public struct QueueDrain: Sendable {
             return report
         }
         _ = fcntl(fd, F_SETFL, O_RDONLY)  // blocking reads from here on
-        let identity = FileIdentity(before)
+        let identity = FileIdentity(before, accessed: FileIdentity.Timestamp(seconds: raw.st_atim.tv_sec,
+                                                                             nanoseconds: raw.st_atim.tv_nsec))
         let scanStart = MonotonicClock.now()
         let verdict = scanner.scan(fileDescriptor: fd, name: report.displayPath)
         report.scanSeconds = MonotonicClock.now() - scanStart

@@ -39,13 +39,27 @@ public struct FileIdentity: Sendable, Hashable {
     public var size: Int64
     public var modified: Double
     public var changed: Double
+    /// The access time read before the scan (which may move it), to the nanosecond; nil: take it
+    /// from the descriptor at the move. A copy across filesystems gets it back.
+    public var accessed: Timestamp?
 
-    public init(_ metadata: FileMetadata) {
+    /// seconds and nanoseconds, as `timespec` has them.
+    public struct Timestamp: Sendable, Hashable {
+        public var seconds: Int
+        public var nanoseconds: Int
+        public init(seconds: Int, nanoseconds: Int) {
+            self.seconds = seconds
+            self.nanoseconds = nanoseconds
+        }
+    }
+
+    public init(_ metadata: FileMetadata, accessed: Timestamp? = nil) {
         device = metadata.device
         inode = metadata.inode
         size = metadata.size
         modified = metadata.modified
         changed = metadata.changed
+        self.accessed = accessed
     }
 
     /// Same inode on the same device.
@@ -71,9 +85,13 @@ public struct FileIdentity: Sendable, Hashable {
 ///   replacing), the temp name removed, the directory fsynced, and only then the source unlinked.
 ///   A run killed in between leaves either the temp file (removed by the next run, which holds
 ///   the queue's lock, with ``removeStaleTemporaries(in:queue:)``) or the file in both places
-///   (the next run finds identical content at the destination and drops the queued copy).
+///   (the next run finds identical content at the destination and drops the queued copy). The
+///   copy gets the scanned file's mtime and atime (`futimens`) before it is linked into place, so
+///   the placed time survives the move and a resumed run finds it already right.
 /// - An existing destination: identical content → the queued copy is dropped as done;
-///   different → the file stays queued and a conflict is reported.
+///   different → the file stays queued and a conflict is reported. The destination being the
+///   queued file itself (same device and inode: an outcome tree that resolves to the queue) is a
+///   conflict, never a duplicate: the only copy is never unlinked.
 public struct SafeMover: Sendable {
     /// Temp files of cross-filesystem copies start with this, then `<queue>.<pid>.<random>`.
     public static let temporaryPrefix = ".virus_scan-tmp."
@@ -176,6 +194,9 @@ public struct SafeMover: Sendable {
     /// The destination exists: drop the queued copy when it is identical, else report a conflict.
     private func resolveExisting(_ sourceFD: Int32, _ name: [UInt8], _ fileFD: Int32, _ identity: FileIdentity,
                                  _ directory: Int32, _ destinationName: [UInt8]) -> Result {
+        if case .success(let existing) = FileSystemCalls.stat(directory, destinationName), identity.sameInode(existing) {
+            return .conflict("the destination is the queued file itself (same device and inode): an outcome tree resolves to the queue")
+        }
         switch FileSystemCalls.sameContent(fileFD, size: identity.size, directory: directory, name: destinationName) {
         case .success(true):
             return unlinkSource(sourceFD, name, identity, done: .droppedDuplicate)
@@ -258,6 +279,15 @@ public struct SafeMover: Sendable {
         var info = stat()
         _ = fstat(fileFD, &info)
         _ = fchmod(tempFD, info.st_mode & 0o7777)
+        // The placed time travels with the file: mtime from the descriptor (unchanged since the
+        // scan, checked above), atime as read before the scan.
+        let accessed = identity.accessed.map { timespec(tv_sec: $0.seconds, tv_nsec: $0.nanoseconds) } ?? info.st_atim
+        var times = [accessed, info.st_mtim]
+        if futimens(tempFD, &times) != 0 {
+            let error = errno
+            discard()
+            return .failed("cannot set the copy's times: \(RemediationError.text(error))")
+        }
         if getuid() == 0 {
             let owner = options.owner ?? FileOwner(uid: info.st_uid, gid: info.st_gid)
             _ = fchown(tempFD, owner.uid, owner.gid)
@@ -366,7 +396,30 @@ enum FileSystemCalls {
     }
 
     /// Copies `size` bytes from the start of `source` to `destination`; nil or an error message.
+    /// `copy_file_range` where the kernel and filesystems can (no bytes through user space,
+    /// reflinks where supported), else reads and writes.
     static func copy(from source: Int32, to destination: Int32, size: Int64) -> String? {
+        var sourceOffset: Int64 = 0
+        var copied: Int64 = 0
+        while copied < size {
+            let n = vs_copy_file_range(source, &sourceOffset, destination, UInt(min(size - copied, 1 << 30)))
+            if n > 0 { copied += Int64(n); continue }
+            if n == 0 { break }
+            let error = errno
+            if error == EINTR { continue }
+            if copied == 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, EBADF, EPERM].contains(error) { break }  // fall back
+            return "copy_file_range: \(RemediationError.text(error))"
+        }
+        if copied > 0 {
+            // The rest (the file grew, or the kernel stopped early) is compared by size below.
+            if copied == size {
+                var probe: UInt8 = 0
+                if pread(source, &probe, 1, off_t(size)) == 0 { return nil }
+                return "the file grew while being copied"
+            }
+            return "copied \(copied) bytes, expected \(size)"
+        }
+        if lseek(destination, 0, SEEK_SET) < 0 { return "lseek: \(RemediationError.text(errno))" }
         let bufferSize = 1 << 20
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16)
         defer { buffer.deallocate() }
