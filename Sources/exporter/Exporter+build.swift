@@ -13,18 +13,29 @@ struct ExporterConfiguration: Sendable {
     var collectors: [any Collector] = []
     /// Graphite push; nil disables it.
     var graphite: GraphiteConfiguration?
-    /// Connections served at once; further ones wait in the listen backlog.
+    /// Connections served at once; further ones wait in the listen backlog. The command derives it
+    /// from RLIMIT_NOFILE (``ConnectionLimit``).
     var maxConnections: Int = 64
-    /// Idle keep-alive connections (and clients that stop sending) are closed after this.
+    /// A connection that has not sent a complete request head this long after it was accepted (or
+    /// after its previous response) is closed: slow-loris clients and idle keep-alives.
+    var headerTimeout: Duration = .seconds(5)
+    /// Connections stalled while a request body is read or a response written are closed after this.
     var idleTimeout: Duration = .seconds(30)
+    /// A scrape waits this long for each collector; one that is later is reported failed.
+    var scrapeTimeout: Duration = .seconds(8)
     /// Called with the bound port once the server listens.
     var onServerRunning: @Sendable (Int) async -> Void = { _ in }
     var clock: @Sendable () -> Double = { WallClock.now() }
 }
 
-/// The routes: `/metrics`, `/`, `/-/healthy`. Everything else is 404.
+/// The paths served; any method but GET and HEAD on them is 405.
+let servedPaths: Set<String> = ["/metrics", "/", "/-/healthy"]
+
+/// The routes: `/metrics`, `/`, `/-/healthy` (GET, and HEAD: the same head, no body; other methods
+/// 405 with `Allow`). Everything else is 404.
 func buildRouter(scraper: Scraper, logger: Logger) -> Router<BasicRequestContext> {
-    let router = Router()
+    let router = Router(options: .autoGenerateHeadEndpoints)
+    router.add(middleware: MethodNotAllowedMiddleware(paths: servedPaths))
     router.get("metrics") { _, _ -> Response in
         let scrape = await scraper.scrape()
         for problem in scrape.problems {
@@ -74,7 +85,8 @@ let landingPage = """
 /// The exporter as a service: the HTTP application, with the Graphite pusher (when configured) as a
 /// service of the same group. Run it with `runService()` or inside a `ServiceGroup`.
 func buildApplication(config: ExporterConfiguration, logger: Logger = Logger(label: "virus_scan_exporter")) -> some ApplicationProtocol {
-    let scraper = Scraper(collectors: config.collectors, clock: config.clock)
+    let collectors = config.collectors.map { DeadlineCollector($0, timeout: config.scrapeTimeout) as any Collector }
+    let scraper = Scraper(collectors: collectors, clock: config.clock)
     return buildApplication(config: config, scraper: scraper, logger: logger)
 }
 
@@ -85,9 +97,13 @@ func buildApplication(config: ExporterConfiguration, scraper: Scraper, logger: L
         services.append(GraphitePusher(configuration: graphite, scraper: scraper, clock: config.clock, logger: logger))
     }
     let onServerRunning = config.onServerRunning
+    let headerTimeout = TimeAmount.nanoseconds(Int64(config.headerTimeout.seconds * 1e9))
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: TimeAmount.nanoseconds(Int64(config.idleTimeout.seconds * 1e9)))),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [RequestHeadDeadline(timeout: headerTimeout)],
+                idleTimeout: TimeAmount.nanoseconds(Int64(config.idleTimeout.seconds * 1e9)))),
         configuration: .init(
             address: .hostname(config.listen.host, port: config.listen.port),
             serverName: "virus_scan_exporter",

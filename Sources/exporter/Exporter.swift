@@ -2,6 +2,8 @@ import ArgumentParser
 import Hummingbird
 import Logging
 import ScanCore
+import ServiceLifecycle
+import UnixSignals
 
 #if canImport(Glibc)
 import Glibc
@@ -19,11 +21,19 @@ struct Exporter: AsyncParsableCommand {
     @Option(name: .customLong("web.listen-address"), help: "Address to listen on (host:port). Loopback unless told.")
     var listenAddress: String = "127.0.0.1:\(ListenAddress.defaultPort)"
 
-    @Option(name: .customLong("web.max-connections"), help: "Connections served at once; more wait in the listen backlog.")
-    var maxConnections: Int = 64
+    @Option(
+        name: .customLong("web.max-connections"),
+        help: "Connections served at once; more wait in the listen backlog (default: from RLIMIT_NOFILE, at most \(ConnectionLimit.ceiling)).")
+    var maxConnections: Int?
 
-    @Option(name: .customLong("web.idle-timeout"), help: "Seconds before an idle or stalled connection is closed.")
+    @Option(name: .customLong("web.header-timeout"), help: "Seconds a connection may take to send a complete request head (also the keep-alive idle time).")
+    var headerTimeout: Double = 5
+
+    @Option(name: .customLong("web.idle-timeout"), help: "Seconds before a connection stalled mid-request or mid-response is closed.")
     var idleTimeout: Double = 30
+
+    @Option(name: .customLong("scrape.timeout"), help: "Seconds a scrape waits for each collector; a later one is reported failed.")
+    var scrapeTimeout: Double = 8
 
     @OptionGroup var pipeline: PipelineOptions
 
@@ -46,8 +56,10 @@ struct Exporter: AsyncParsableCommand {
         if let graphiteAddress, ListenAddress(parsing: graphiteAddress) == nil {
             throw ValidationError("--graphite.address must be host:port, got '\(graphiteAddress)'")
         }
-        guard maxConnections > 0 else { throw ValidationError("--web.max-connections must be positive") }
-        guard idleTimeout > 0 else { throw ValidationError("--web.idle-timeout must be positive") }
+        if let maxConnections, maxConnections <= 0 { throw ValidationError("--web.max-connections must be positive") }
+        guard idleTimeout > 0, idleTimeout <= 86400 else { throw ValidationError("--web.idle-timeout must be positive (at most 86400)") }
+        guard headerTimeout > 0, headerTimeout <= 3600 else { throw ValidationError("--web.header-timeout must be positive (at most 3600)") }
+        guard scrapeTimeout > 0, scrapeTimeout <= 3600 else { throw ValidationError("--scrape.timeout must be positive (at most 3600)") }
         guard graphiteInterval > 0 else { throw ValidationError("--graphite.interval must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log.level '\(logLevel)'") }
     }
@@ -62,8 +74,17 @@ struct Exporter: AsyncParsableCommand {
         let logger = Logger(label: "virus_scan_exporter")
         var config = ExporterConfiguration()
         config.listen = ListenAddress(parsing: listenAddress)!
-        config.maxConnections = maxConnections
+        let limit = ConnectionLimit.derive(snapshotThreads: pipeline.threads)
+        config.maxConnections = min(maxConnections ?? limit.cap, limit.cap)
+        if let maxConnections, maxConnections > limit.cap {
+            logger.warning(
+                "--web.max-connections lowered to what the descriptor limit allows",
+                metadata: ["asked": "\(maxConnections)", "cap": "\(limit.cap)", "RLIMIT_NOFILE": "\(limit.softLimit)"])
+        }
+        logger.info("connection cap", metadata: ["connections": "\(config.maxConnections)", "RLIMIT_NOFILE": "\(limit.softLimit)"])
         config.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        config.headerTimeout = .milliseconds(Int64(headerTimeout * 1000))
+        config.scrapeTimeout = .milliseconds(Int64(scrapeTimeout * 1000))
         config.collectors = try pipeline.makeCollectors(logger: logger)
         if let graphiteAddress, let address = ListenAddress(parsing: graphiteAddress) {
             config.graphite = GraphiteConfiguration(
@@ -72,8 +93,15 @@ struct Exporter: AsyncParsableCommand {
                 prefix: graphitePrefix ?? GraphitePlaintext.defaultPrefix(hostname: Self.hostname()))
         }
         let app = buildApplication(config: config, logger: logger)
-        // One ServiceGroup: the HTTP server and the Graphite pusher; SIGTERM/SIGINT shut both down gracefully.
-        try await app.runService()
+        // One ServiceGroup: the HTTP server and the Graphite pusher; SIGTERM/SIGINT shut both down
+        // gracefully. In-flight scrapes give up at once (DeadlineCollector); what still holds the group
+        // after 3 s is cancelled, and the backstop ends the process 4 s after the signal regardless.
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: app), .init(service: ShutdownBackstop(limit: .seconds(4), logger: logger), successTerminationBehavior: .ignore)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(3)
+        try await ServiceGroup(configuration: group).run()
         logger.info("stopped")
     }
 

@@ -157,9 +157,15 @@ final class ExporterProcess: @unchecked Sendable {
     func stderrText() -> String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
     /// VmRSS from /proc/<pid>/status, in bytes.
-    func residentBytes() -> Int? {
+    func residentBytes() -> Int? { statusBytes("VmRSS") }
+
+    /// VmHWM (the peak resident set so far) from /proc/<pid>/status, in bytes.
+    func peakResidentBytes() -> Int? { statusBytes("VmHWM") }
+
+    /// A `kB` field of /proc/<pid>/status, in bytes.
+    private func statusBytes(_ field: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
             return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
         }
         return nil

@@ -144,12 +144,8 @@ public struct ClamdClient: Sendable {
     }
 
     static func openForScan(_ path: String) throws(ClamdError) -> Int32 {
-        while true {
-            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-            if fd >= 0 { return fd }
-            if errno == EINTR { continue }
-            let cause = Errno(errno)
-            throw ClamdError(.io, "cannot open \(PathEscaping.display(Array(path.utf8))) to scan: \(cause)", cause: cause)
+        do { return try openRegularFile(path) } catch {
+            throw ClamdError(.io, "cannot open \(PathEscaping.display(Array(path.utf8))) to scan: \(error)", cause: error)
         }
     }
 }

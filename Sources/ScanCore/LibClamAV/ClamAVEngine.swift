@@ -113,11 +113,8 @@ public final class ClamAVEngine: Sendable {
     /// Opens `path` read-only and scans it (see ``scan(fileDescriptor:name:)``). A file that
     /// cannot be opened is an error verdict naming the errno.
     public func scan(path: String) -> ScanVerdict {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
-        if fd < 0 {
-            let saved = errno
-            return .error(message: "cannot open \(path): \(String(cString: strerror(saved))) (errno \(saved))")
-        }
+        let fd: Int32
+        do { fd = try openRegularFile(path) } catch { return .error(message: "cannot open \(path): \(error)") }
         defer { close(fd) }
         return scan(fileDescriptor: fd, name: path)
     }

@@ -108,5 +108,8 @@ public struct FileMetadata: Sendable, Hashable {
 public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public let rawValue: Int32
     public init(_ rawValue: Int32) { self.rawValue = rawValue }
-    public var description: String { "\(String(cString: strerror(rawValue))) (errno \(rawValue))" }
+    public var description: String {
+        rawValue == Errno.notRegularFile.rawValue
+            ? "not a regular file (a FIFO, socket, device or directory)" : "\(String(cString: strerror(rawValue))) (errno \(rawValue))"
+    }
 }

@@ -79,7 +79,7 @@ public struct RescanState: Codable, Sendable, Hashable {
     public static func load(path: String) throws(PipelineError) -> RescanState? {
         let bytes: [UInt8]
         do {
-            bytes = try readFileBytes(path, limit: 1 << 20)
+            bytes = try readFileBytes(path, limit: 1 << 20, followSymlinks: false)
         } catch {
             if error.rawValue == ENOENT { return nil }
             throw PipelineError(.io, "cannot read rescan state file \(path): \(error)", path: path, errno: error.rawValue)

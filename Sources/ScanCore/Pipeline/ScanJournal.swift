@@ -105,10 +105,10 @@ public struct ScanJournal: Sendable {
     /// out of order), so the cost is proportional to the window, not to the journal's size. Malformed lines are counted
     /// in `skipped`, never fatal. A missing journal reads as empty.
     public func records(since: Double, slack: Double = 300) throws(Errno) -> (records: [JournalRecord], skipped: Int) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return ([], 0) }
-            throw Errno(errno)
+        let fd: Int32
+        do { fd = try openRegularFile(path, followSymlinks: false) } catch {
+            if error.rawValue == ENOENT { return ([], 0) }
+            throw error
         }
         defer { close(fd) }
         var info = stat()

@@ -176,7 +176,7 @@ public struct RescanStateStore: Sendable {
     public func load() throws(RescanError) -> Loaded {
         let bytes: [UInt8]
         do {
-            bytes = try readFileBytes(path, limit: 16 << 20)
+            bytes = try readFileBytes(path, limit: 16 << 20, followSymlinks: false)
         } catch {
             if error.rawValue == ENOENT { return .none }
             throw RescanError(.io, "cannot read the rescan state file \(path): \(error)", cause: error)

@@ -232,8 +232,13 @@ public struct SignatureDatabaseInventory: Sendable {
 /// The file reads the inventory needs (open/read/fstat, no Foundation).
 enum DatabaseFile {
     private static func open(_ path: String) throws(SignatureDatabaseError) -> (fd: Int32, size: Int64) {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw SignatureDatabaseError.io(.fileUnreadable, "open", path, errno: errno) }
+        let fd: Int32
+        do { fd = try openRegularFile(path) } catch {
+            if error == .notRegularFile {
+                throw SignatureDatabaseError(.fileUnreadable, "cannot open \(path): \(error)", path: path, cause: error)
+            }
+            throw SignatureDatabaseError.io(.fileUnreadable, "open", path, errno: error.rawValue)
+        }
         var st = stat()
         if fstat(fd, &st) != 0 {
             let saved = errno
