@@ -186,6 +186,31 @@ struct AbuseTests {
         }
     }
 
+    /// Started with RLIMIT_NOFILE 300 (soft and hard): the cap is 300 minus the reserve (128 with the
+    /// default 2 snapshot threads), whatever `--web.max-connections` asks; 250 idle connections (over
+    /// the cap) neither crash it nor keep a scrape waiting past the header deadline.
+    @Test func connectionCapFollowsALowDescriptorLimit() async throws {
+        let tree = try PipelineTree()
+        let exporter = try ExporterProcess(
+            arguments: ["--root", tree.root, "--state-dir", tree.root + "/state", "--socket", tree.root + "/no-clamd.sock", "--database-dir", tree.root, "--web.max-connections", "1000"],
+            descriptorLimit: 300)
+        try await exporter.start()
+        defer { exporter.stop() }
+        let log = exporter.stderrText()
+        #expect(log.contains("RLIMIT_NOFILE=300 connections=172"), "\(log)")
+        #expect(log.contains("asked=1000 cap=172"), "\(log)")
+        let flood = Flood(port: exporter.port)
+        defer { flood.closeAll() }
+        let idle = flood.open(250)
+        let start = ContinuousClock.now
+        let reply = await runBlocking { flood.scrape(timeout: 10) }
+        let took = (ContinuousClock.now - start).seconds
+        print("cap 172, \(idle.count) idle connections: scrape answered after \(String(format: "%.2f", took)) s")
+        #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply.prefix(40))")
+        #expect(took < 7, "the scrape waited \(took) s")
+        #expect(exporter.isRunning)
+    }
+
     @Test func connectionCapFollowsTheDescriptorLimit() {
         let reserve = ConnectionLimit.reserve(snapshotThreads: 2)
         let (soft, cap) = ConnectionLimit.derive(snapshotThreads: 2)

@@ -114,7 +114,11 @@ final class ExporterProcess: @unchecked Sendable {
     private var pid: pid_t = 0
     private var process: ChildProcess?
 
-    init(arguments: [String]) throws {
+    /// RLIMIT_NOFILE (soft and hard) to start the exporter with; nil: the test process's own.
+    let descriptorLimit: Int?
+
+    init(arguments: [String], descriptorLimit: Int? = nil) throws {
+        self.descriptorLimit = descriptorLimit
         port = try freeLoopbackPort()
         self.arguments = arguments + ["--web.listen-address", "127.0.0.1:\(port)", "--log.level", "info"]
         stderrPath = NSTemporaryDirectory() + "vse-exporter-\(UUID().uuidString.prefix(8)).log"
@@ -126,7 +130,9 @@ final class ExporterProcess: @unchecked Sendable {
     }
 
     func start() async throws {
-        let process = try ChildProcess(Self.binary, arguments, outputFile: stderrPath)
+        let process = try descriptorLimit.map { limit in
+            try ChildProcess("/bin/sh", ["-c", "ulimit -n \(limit) && exec \"$0\" \"$@\"", Self.binary] + arguments, outputFile: stderrPath)
+        } ?? ChildProcess(Self.binary, arguments, outputFile: stderrPath)
         self.process = process
         pid = process.processIdentifier
         let port = self.port
