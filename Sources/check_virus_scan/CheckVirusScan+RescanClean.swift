@@ -97,7 +97,7 @@ extension CheckVirusScan {
             }
             if let jobs, !EngineBounds.jobs.contains(jobs) { throw ValidationError("--jobs: must be 1 to 1024, got \(jobs)") }
             guard EngineBounds.scanTimeout.contains(scanTimeout) else {
-                throw ValidationError("--scan-timeout: must be 1 to 1000000000 seconds, got \(scanTimeout)")
+                throw ValidationError("--scan-timeout: must be at least 1 second and at most 1000000000, got \(scanTimeout)")
             }
             for (value, option) in [(yieldCheckInterval, "--yield-check-interval"), (durableInterval, "--durable-interval")] {
                 guard value.isFinite, value > 0, value <= 3600 else {

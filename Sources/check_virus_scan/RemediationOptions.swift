@@ -71,7 +71,7 @@ struct EngineOptions: ParsableArguments {
     func validate() throws {
         if let jobs, !EngineBounds.jobs.contains(jobs) { throw ValidationError("--jobs: must be 1 to 1024, got \(jobs)") }
         guard EngineBounds.scanTimeout.contains(scanTimeout) else {
-            throw ValidationError("--scan-timeout: must be 1 to 1000000000 seconds, got \(scanTimeout)")
+            throw ValidationError("--scan-timeout: must be at least 1 second and at most 1000000000, got \(scanTimeout)")
         }
     }
 

@@ -49,7 +49,7 @@ struct NumericArgumentTests {
         (["drain", "--min-age", "nan"], "--min-age: 'nan' is not a number (seconds, or with a suffix s/m/h/d)"),
         (["restart-clamd", "--deadline", "inf", "--dry-run"], "--deadline: 'inf' is not a number (seconds, or with a suffix s/m/h/d)"),
         (["scan", "--jobs", "9223372036854775807", "."], "--jobs: must be 1 to 1024, got 9223372036854775807"),
-        (["rescan-clean", "--scan-timeout", "9223372036854775807"], "--scan-timeout: must be 1 to 1000000000 seconds, got 9223372036854775807"),
+        (["rescan-clean", "--scan-timeout", "9223372036854775807"], "--scan-timeout: must be at least 1 second and at most 1000000000, got 9223372036854775807"),
         (["rescan-clean", "--yield-check-interval", "nan"], "--yield-check-interval: must be more than 0 and at most 3600 seconds, got nan"),
     ])
     func remediationNumbersAreUsageErrors(_ arguments: [String], _ message: String) throws {
