@@ -200,6 +200,19 @@ func fuzzDNSTXT(_ bytes: [UInt8]) {
     // The first two bytes of a DNS message are its id: answer to whatever id the input carries.
     let id = bytes.count >= 2 ? UInt16(bytes[0]) << 8 | UInt16(bytes[1]) : 0
     guard let records = try? DNSMessage.parseTXTAnswer(bytes, id: id, name: ClamAVPublishedVersions.recordName) else { return }
-    for record in records.prefix(8) { _ = ClamAVPublishedVersions(txt: record) }
-    _ = ClamAVPublishedVersions(txt: text(bytes))
+    for record in records.prefix(8) { evaluateUpstream(record) }
+    evaluateUpstream(text(bytes))
 }
+
+/// A TXT record as the `signatures --upstream` check uses it, against a daily 27812 on disk.
+func evaluateUpstream(_ record: String) {
+    guard let published = ClamAVPublishedVersions(txt: record) else { return }
+    let observation = SignaturesObservation(directory: "/db", inventory: .success(dailyOnDisk), upstream: .success(published))
+    render(SignaturesCheck.evaluate(observation, now: 1_764_063_182, thresholds: .none, maxBehind: 2))
+}
+
+let dailyOnDisk: SignatureDatabaseInventory = {
+    let header = try! CVDHeader(line: "ClamAV-VDB:25 Nov 2025 09-33 +0000:27812:2076543:90:0123456789abcdef0123456789abcdef:sig:builder:1764063182")
+    let daily = SignatureDatabaseInventory.Container(fileName: "daily.cld", name: "daily", kind: .cld, path: "/db/daily.cld", header: header, fileSize: 1)
+    return SignatureDatabaseInventory(directory: "/db", containers: [daily], plainDatabases: [], ignoredSignatures: [], problems: [])
+}()

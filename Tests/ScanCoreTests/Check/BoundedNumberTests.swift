@@ -102,7 +102,7 @@ struct BoundedNumberTests {
         let header = try CVDHeader(line: "ClamAV-VDB:25 Nov 2025 09-33 +0000:27812:2076543:90:0123456789abcdef0123456789abcdef:sig:builder:1764063182")
         let daily = SignatureDatabaseInventory.Container(fileName: "daily.cld", name: "daily", kind: .cld, path: "/db/daily.cld", header: header, fileSize: 1)
         let inventory = SignatureDatabaseInventory(directory: "/db", containers: [daily], plainDatabases: [], ignoredSignatures: [], problems: [])
-        for txt in ["1.4.3:62:-9223372036854775808", "1.4.3:62:9223372036854775807"] {
+        for txt in ["1.4.3:62:-9223372036854775808:1764063182", "1.4.3:62:9223372036854775807:1764063182"] {
             let published = try #require(ClamAVPublishedVersions(txt: txt))
             let observation = SignaturesObservation(directory: "/db", inventory: .success(inventory), upstream: .success(published))
             let report = SignaturesCheck.evaluate(observation, now: 1_764_063_182, thresholds: .none, maxBehind: 2)
