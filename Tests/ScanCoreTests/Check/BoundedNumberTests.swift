@@ -109,4 +109,12 @@ struct BoundedNumberTests {
             #expect(report.render().hasPrefix("VIRUS_SCAN "))
         }
     }
+
+    /// Found by the clamd-version fuzz target: a year beyond Int32 trapped in mktime's `tm_year`.
+    @Test func clamdVersionWithAHugeYearIsNotAVersion() {
+        let reply = "ClamAV 1.3.6/27812/Tue Nov 25 06:33:02 203333333333333325"
+        #expect(ClamdVersion(parsing: reply, timeZone: .local) == nil)
+        #expect(ClamdVersion(parsing: reply, timeZone: .offset(seconds: 0)) == nil)
+        #expect(ClamdVersion(parsing: "ClamAV 1.3.6/27812/Tue Nov 25 06:33:02 2025", timeZone: .offset(seconds: 0))?.databaseBuildTime == 1_764_052_382)
+    }
 }
