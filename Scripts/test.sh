@@ -12,7 +12,21 @@ summary=$(grep -E 'Test run with [0-9]+ tests? in [0-9]+ suites? (passed|failed)
 total=$(sed -nE 's/.*Test run with ([0-9]+) tests?.*/\1/p' <<<"$summary")
 failed_tests=$(grep -E '^✘ Test ' "$log" | grep -E ' failed after ' | wc -l | tr -d ' ')
 rm -f "$log"
+# Fuzzing (README, "Fuzzing"): every libFuzzer target for FUZZ_SECONDS (default 30; 0 skips it),
+# after the tests; its summary line comes just before the closing line.
+fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_summary="fuzz: skipped (FUZZ_SECONDS=0)"
+fuzz_status=0
+if [ "$fuzz_seconds" != 0 ]; then
+  fuzz_log=$(mktemp /tmp/virus-scan-fuzz.XXXXXX)
+  bash Scripts/fuzz.sh "$fuzz_seconds" 2>&1 | tee "$fuzz_log"
+  fuzz_status=${PIPESTATUS[0]}
+  fuzz_summary=$(grep -E '^fuzz: ' "$fuzz_log" | tail -n 1)
+  rm -f "$fuzz_log"
+fi
+echo "$fuzz_summary"
 if [ -n "$total" ]; then
   echo "swift-test: $((total - failed_tests)) passed, ${failed_tests} failed"
 fi
+if [ "$status" = 0 ] && [ "$fuzz_status" != 0 ]; then exit "$fuzz_status"; fi
 exit "$status"

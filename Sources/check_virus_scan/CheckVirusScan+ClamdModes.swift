@@ -111,7 +111,7 @@ extension CheckVirusScan {
 
         func check(_ context: CheckContext) throws -> CheckReport {
             let ranges = try thresholds.thresholds(.seconds)
-            guard maxBehind >= 0 else { throw CheckError(.invalidArgument, "--max-behind: must be 0 or more, got \(maxBehind)") }
+            guard (0...1_000_000).contains(maxBehind) else { throw CheckError(.invalidArgument, "--max-behind: must be 0 to 1000000, got \(maxBehind)") }
             guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
             context.phase("reading the signature database headers in \(common.databaseDir)")
             let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: common.databaseDir) }

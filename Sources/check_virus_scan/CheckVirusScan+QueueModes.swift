@@ -82,7 +82,7 @@ extension CheckVirusScan {
         func check(_ context: CheckContext) throws -> CheckReport {
             let ranges = try thresholds.thresholds(.seconds)
             let span = try DurationText.parse(window, option: "--window")
-            guard percentile > 0, percentile <= 100 else {
+            guard percentile.isFinite, percentile > 0, percentile <= 100 else {
                 throw CheckError(.invalidArgument, "--percentile: must be more than 0 and at most 100, got \(PerfDatum.format(percentile))")
             }
             context.phase("loading the pipeline layout")

@@ -95,8 +95,15 @@ extension CheckVirusScan {
             guard EngineChoice(rawValue: engine) != nil else {
                 throw ValidationError("--engine: use auto, clamd or libclamav")
             }
-            if let jobs, jobs < 1 { throw ValidationError("--jobs: must be at least 1") }
-            if scanTimeout < 1 { throw ValidationError("--scan-timeout: must be at least 1 second") }
+            if let jobs, !EngineBounds.jobs.contains(jobs) { throw ValidationError("--jobs: must be 1 to 1024, got \(jobs)") }
+            guard EngineBounds.scanTimeout.contains(scanTimeout) else {
+                throw ValidationError("--scan-timeout: must be at least 1 second and at most 1000000000, got \(scanTimeout)")
+            }
+            for (value, option) in [(yieldCheckInterval, "--yield-check-interval"), (durableInterval, "--durable-interval")] {
+                guard value.isFinite, value > 0, value <= 3600 else {
+                    throw ValidationError("\(option): must be more than 0 and at most 3600 seconds, got \(PerfDatum.format(value))")
+                }
+            }
             // -t/--timeout is the check modes' own limit (shared options); a rescan runs for hours.
             if common.timeout != "10" {
                 throw ValidationError("--timeout is the check modes' time limit and does not apply to rescan-clean: use --stop-after for the whole run, --scan-timeout per file")
@@ -271,20 +278,9 @@ extension CheckVirusScan {
             }
         }
 
-        /// `1500`, `64k`, `10M`, `1G` (powers of 1024).
+        /// `1500`, `64k`, `10M`, `1G` (powers of 1024): 1 byte to 2^50 (BoundedNumber).
         static func parseBytes(_ text: String, option: String) throws(CheckError) -> Double {
-            var digits = Substring(text)
-            var factor = 1.0
-            switch digits.last {
-            case "k", "K": factor = 1024; digits = digits.dropLast()
-            case "m", "M": factor = 1024 * 1024; digits = digits.dropLast()
-            case "g", "G": factor = 1024 * 1024 * 1024; digits = digits.dropLast()
-            default: break
-            }
-            guard let value = Double(digits), value > 0, value.isFinite else {
-                throw CheckError(.invalidArgument, "\(option): expected a positive number of bytes (suffixes k, M, G), got \(text)")
-            }
-            return value * factor
+            Double(try BoundedNumber.parseBytes(text, option: option, within: 1...BoundedNumber.maximumBytes))
         }
     }
 }

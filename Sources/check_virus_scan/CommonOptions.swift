@@ -36,7 +36,15 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Measure ages from this time (epoch seconds) instead of the clock; for tests.", visibility: .hidden))
     var now: Double?
 
-    /// The time limit in seconds.
+    /// `--now` must be a finite epoch time (|t| <= 10^15, see BoundedNumber): ages computed from it
+    /// are then finite too.
+    func validate() throws {
+        if let now, !(now.isFinite && abs(now) <= BoundedNumber.maximumMagnitude) {
+            throw ValidationError("--now: '\(PerfDatum.format(now))' is out of range: use epoch seconds within ±10^15")
+        }
+    }
+
+    /// The time limit in seconds (more than 0, at most 10^9).
     func timeLimit() throws(CheckError) -> Double {
         let seconds = try DurationText.parse(timeout, option: "--timeout")
         guard seconds > 0 else { throw CheckError(.invalidArgument, "--timeout: must be more than 0 seconds") }

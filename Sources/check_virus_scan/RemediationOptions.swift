@@ -68,6 +68,13 @@ struct EngineOptions: ParsableArguments {
 
     var jobCount: Int { max(1, jobs ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
+    func validate() throws {
+        if let jobs, !EngineBounds.jobs.contains(jobs) { throw ValidationError("--jobs: must be 1 to 1024, got \(jobs)") }
+        guard EngineBounds.scanTimeout.contains(scanTimeout) else {
+            throw ValidationError("--scan-timeout: must be at least 1 second and at most 1000000000, got \(scanTimeout)")
+        }
+    }
+
     func makeScanner(verbose: Bool) throws -> any FileScanner {
         try ScannerFactory.make(choice: engine, endpoints: try endpoints(), databaseDirectory: databaseDir,
                                 scanTimeout: .seconds(scanTimeout), processes: jobCount,
@@ -93,32 +100,28 @@ func writeStandardError(_ text: String) {
     }
 }
 
-/// Parses 10, 10s, 5m, 2h into seconds.
+/// Parses 10, 10s, 5m, 2h into seconds: 0 to 10^9 (BoundedNumber); anything else is a usage error (64).
 func parseSeconds(_ text: String, option: String) throws -> Double {
-    var number = Substring(text)
-    var factor = 1.0
-    if let last = number.last, let unit = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(last)] {
-        factor = unit
-        number = number.dropLast()
+    do {
+        return try BoundedNumber.parse(text, option: option, unit: .seconds, within: 0...BoundedNumber.maximumSeconds)
+    } catch {
+        throw ValidationError(error.message)
     }
-    guard let value = Double(number), value >= 0 else {
-        throw ValidationError("\(option): expected seconds (10, 10s, 5m), got '\(text)'")
-    }
-    return value * factor
 }
 
-/// Parses 100, 100K, 30M, 1G into bytes.
+/// Parses 100, 100K, 30M, 1G into bytes: 0 to 2^50 (BoundedNumber); anything else is a usage error (64).
 func parseBytes(_ text: String, option: String) throws -> Int64 {
-    var number = Substring(text)
-    var factor: Int64 = 1
-    if let last = number.last?.uppercased(), let unit = ["K": Int64(1) << 10, "M": 1 << 20, "G": 1 << 30][last] {
-        factor = unit
-        number = number.dropLast()
+    do {
+        return try BoundedNumber.parseBytes(text, option: option, within: 0...BoundedNumber.maximumBytes)
+    } catch {
+        throw ValidationError(error.message)
     }
-    guard let value = Int64(number), value >= 0 else {
-        throw ValidationError("\(option): expected bytes (1000, 100K, 30M, 1G), got '\(text)'")
-    }
-    return value * factor
+}
+
+/// The bounds of `--jobs` and `--scan-timeout` (seconds), shared by drain, scan and rescan-clean.
+enum EngineBounds {
+    static let jobs = 1...1024
+    static let scanTimeout = 1...1_000_000_000
 }
 
 /// Where clamd is, for the commands that talk to one daemon.

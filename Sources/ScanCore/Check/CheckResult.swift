@@ -83,12 +83,15 @@ public enum ByteText {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
         var value = bytes
         var index = 0
+        if !value.isFinite { return "\(PerfDatum.format(value)) B" }
         while abs(value) >= 1024, index < units.count - 1 {
             value /= 1024
             index += 1
         }
         if index == 0 { return "\(PerfDatum.format(value.rounded())) B" }
         let tenths = (value * 10).rounded()
+        // Past PiB (or nan/inf) no tenths: whole units, never an Int64 conversion that could trap.
+        guard tenths.isFinite, abs(tenths) < 1e15 else { return "\(PerfDatum.format(value.rounded())) \(units[index])" }
         let whole = Int64(tenths) / 10
         let fraction = abs(Int64(tenths) % 10)
         return "\(whole).\(fraction) \(units[index])"

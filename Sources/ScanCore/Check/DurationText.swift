@@ -33,27 +33,36 @@ public enum DurationText {
     public static func parseSeconds(_ text: Substring) -> Double? {
         guard let last = text.last else { return nil }
         if let factor = multiplier(last) {
-            guard let number = parseNumber(text.dropLast()) else { return nil }
+            guard let number = parseNumber(text.dropLast()), (number * factor).isFinite else { return nil }
             return number * factor
         }
         return parseNumber(text)
     }
 
-    /// Parses a non-negative duration, throwing a one-line error naming `option` when it does not parse.
+    /// Parses a non-negative duration of at most `BoundedNumber.maximumSeconds` (10^9 s), throwing a
+    /// one-line error naming `option` when it does not parse or is out of range.
     public static func parse(_ text: String, option: String) throws(CheckError) -> Double {
         guard let seconds = parseSeconds(Substring(text)), seconds >= 0 else {
             throw CheckError(
                 .invalidDuration,
-                "\(option): '\(text)' is not a duration (a number of seconds, or with a suffix: 90s, 10m, 2h, 1d)")
+                "\(option): '\(BoundedNumber.shown(text))' is not a duration (a number of seconds, or with a suffix: 90s, 10m, 2h, 1d)")
         }
-        return seconds
+        guard seconds <= BoundedNumber.maximumSeconds else {
+            throw CheckError(
+                .invalidDuration,
+                "\(option): '\(BoundedNumber.shown(text))' is out of range: at most 1000000000 seconds (about 31 years)")
+        }
+        return seconds == 0 ? 0 : seconds
     }
 
     /// The short human form of a number of seconds, two units at most: `0s`, `42s`, `4m12s`, `2h`,
     /// `1h05m`, `3d4h`. Fractions are rounded to whole seconds; below one second shows `0.4s`.
     public static func format(_ seconds: Double) -> String {
+        guard !seconds.isNaN else { return "?" }
         guard seconds.isFinite else { return seconds > 0 ? "∞" : "-∞" }
         if seconds < 0 { return "-" + format(-seconds) }
+        // Beyond 10^15 s (any real age is far below): whole days, never an Int64 conversion.
+        if seconds >= 1e15 { return PerfDatum.format((seconds / 86400).rounded()) + "d" }
         if seconds > 0 && seconds < 1 {
             let tenths = (seconds * 10).rounded()
             return tenths >= 10 ? "1s" : "0.\(Int(tenths))s"

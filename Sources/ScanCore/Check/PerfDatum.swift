@@ -24,7 +24,6 @@ public struct PerfDatum: Sendable, Hashable, CustomStringConvertible {
         _ label: String, _ value: Double, unit: PerfUnit = .none, thresholds: Thresholds = .none,
         min: Double? = nil, max: Double? = nil
     ) {
-        precondition(value.isFinite, "perfdata value must be finite")
         self.label = PerfDatum.sanitize(label)
         self.value = value
         self.unit = unit
@@ -36,12 +35,18 @@ public struct PerfDatum: Sendable, Hashable, CustomStringConvertible {
 
     /// The item as it appears after the `|`.
     public var description: String {
-        var fields = [
-            "'\(label)'=\(PerfDatum.format(value))\(unit.rawValue)",
+        // "U": the value could not be determined (never a trap on nan or inf).
+        let shown: String = value.isFinite ? PerfDatum.format(value) + unit.rawValue : "U"
+        func bound(_ limit: Double?) -> String {
+            guard let limit, limit.isFinite else { return "" }
+            return PerfDatum.format(limit)
+        }
+        var fields: [String] = [
+            "'\(label)'=" + shown,
             warning?.perfdataText ?? "",
             critical?.perfdataText ?? "",
-            min.map(PerfDatum.format) ?? "",
-            max.map(PerfDatum.format) ?? "",
+            bound(min),
+            bound(max),
         ]
         while fields.count > 1, fields.last == "" { fields.removeLast() }
         return fields.joined(separator: ";")
@@ -62,14 +67,14 @@ public struct PerfDatum: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Plain decimal, C locale, no exponent: integers as integers, otherwise up to six decimals with
-    /// trailing zeros removed (`0.004`, `12`, `-3.5`).
+    /// trailing zeros removed (`0.004`, `12`, `-3.5`). Total: never traps. From 9.2·10^12 on values are
+    /// written whole; beyond Int64 the shortest round-trip digits are written out with zeros
+    /// (`1e20` → `100000000000000000000`); nan and infinities are `nan`, `inf`, `-inf` (the options and
+    /// ranges are bounded, so these only show a bug, never a crash).
     public static func format(_ value: Double) -> String {
-        precondition(value.isFinite, "cannot format \(value) as perfdata")
-        if value == value.rounded(), abs(value) < 9.2e18 {
-            return String(Int64(value))
-        }
-        if abs(value) >= 9.2e12 {
-            return String(Int64(value.rounded()))
+        guard value.isFinite else { return value.isNaN ? "nan" : value > 0 ? "inf" : "-inf" }
+        if value == value.rounded() || abs(value) >= 9.2e12 {
+            return wholeNumber(value.rounded())
         }
         let micros = Int64((value * 1_000_000).rounded())
         let negative = micros < 0
@@ -80,5 +85,20 @@ public struct PerfDatum: Sendable, Hashable, CustomStringConvertible {
         fraction = String(repeating: "0", count: 6 - fraction.count) + fraction
         while fraction.last == "0" { fraction.removeLast() }
         return (negative ? "-" : "") + String(whole) + "." + fraction
+    }
+
+    /// A finite whole number in plain digits, also beyond Int64.
+    private static func wholeNumber(_ value: Double) -> String {
+        if abs(value) < 9.2e18 { return String(Int64(value)) }
+        // "9.223372036854776e+18": the digits, then zeros up to the exponent.
+        let text = "\(abs(value))"
+        guard let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }),
+            let exponent = Int(text[text.index(after: e)...].filter { $0 != "+" })
+        else { return (value < 0 ? "-" : "") + text }
+        let mantissa = text[..<e]
+        let digits = mantissa.filter { $0 != "." }
+        let pointAt = (mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) } ?? mantissa.count) + exponent
+        let padded = pointAt > digits.count ? digits + String(repeating: "0", count: pointAt - digits.count) : String(digits.prefix(pointAt))
+        return (value < 0 ? "-" : "") + padded
     }
 }

@@ -3,7 +3,9 @@
 /// - `10` means `0:10`; `10:` means 10 to +∞; `~:10` means −∞ to 10; `10:20`; `@10:20`.
 /// - Without `@` the range alerts when the value is **outside** `[start, end]` (endpoints are OK);
 ///   with `@` it alerts when the value is **inside** (endpoints alert).
-/// - Parsing is strict: no exponent, no `inf`/`nan`, no trailing garbage, `start <= end`.
+/// - Parsing is strict: no exponent, no `inf`/`nan`, no trailing garbage, `start <= end`, and every
+///   endpoint within ±10^15 (`BoundedNumber.maximumMagnitude`, after a unit suffix): `~` and an
+///   omitted end are the way to say "unbounded".
 /// - For ranges over seconds (`unit: .seconds`) each endpoint may carry a suffix: `90s`, `10m`, `2h`, `1d`.
 public struct ThresholdRange: Sendable, Hashable, CustomStringConvertible {
     /// What the endpoints count, which decides whether unit suffixes are accepted.
@@ -37,7 +39,7 @@ public struct ThresholdRange: Sendable, Hashable, CustomStringConvertible {
             let hint = unit == .seconds ? " (seconds, or with a suffix s/m/h/d)" : ""
             return CheckError(
                 .invalidRange,
-                "\(option): '\(text)' is not a valid range: \(why); use N, N:, ~:N, N:M or @N:M\(hint)")
+                "\(option): '\(BoundedNumber.shown(text))' is not a valid range: \(why); use N, N:, ~:N, N:M or @N:M\(hint)")
         }
         var body = Substring(text)
         var inside = false
@@ -52,8 +54,11 @@ public struct ThresholdRange: Sendable, Hashable, CustomStringConvertible {
                 case .plain: DurationText.parseNumber(part)
                 case .seconds: DurationText.parseSeconds(part)
                 }
-            guard let value else { throw fail("\(which) '\(part)' is not a number") }
-            return value
+            guard let value else { throw fail("\(which) '\(BoundedNumber.shown(String(part)))' is not a number") }
+            guard abs(value) <= BoundedNumber.maximumMagnitude else {
+                throw fail("\(which) '\(BoundedNumber.shown(String(part)))' is out of range (at most 10^15 in magnitude; ~ or an empty end for unbounded)")
+            }
+            return value == 0 ? 0 : value
         }
         let lower: Double
         let upper: Double

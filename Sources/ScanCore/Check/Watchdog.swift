@@ -60,8 +60,10 @@ public final class Watchdog: Sendable {
     private func sleepThenFire() {
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
-        let whole = Int(seconds.rounded(.down))
-        let nanos = Int((seconds - Double(whole)) * 1e9)
+        // The options bound the limit (10^9 s); the clamp keeps the timespec arithmetic total anyway.
+        let limit = min(seconds, BoundedNumber.maximumSeconds)
+        let whole = Int(limit.rounded(.down))
+        let nanos = Int((limit - Double(whole)) * 1e9)
         deadline.tv_sec += whole
         deadline.tv_nsec += nanos
         if deadline.tv_nsec >= 1_000_000_000 {

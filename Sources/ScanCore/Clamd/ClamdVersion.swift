@@ -61,7 +61,8 @@ public struct ClamdVersion: Sendable, Hashable {
     static func epochSeconds(ctime text: Substring, timeZone: TimeZone) -> Int64? {
         let parts = text.split(separator: " ")
         guard parts.count == 5, let month = months.firstIndex(of: String(parts[1])),
-            let day = Int(parts[2]), (1...31).contains(day), let year = Int(parts[4])
+            let day = Int(parts[2]), (1...31).contains(day), let year = Int(parts[4]),
+            (1...9999).contains(year)  // ctime's four digits; a larger year trapped in Int32(_:) (found by fuzzing)
         else { return nil }
         let clock = parts[3].split(separator: ":", omittingEmptySubsequences: false)
         guard clock.count == 3, let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]),

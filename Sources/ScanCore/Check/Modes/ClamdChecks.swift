@@ -240,7 +240,8 @@ public enum SignaturesCheck {
             report.results.append(CheckResult(.unknown, "upstream record \(ClamAVPublishedVersions.recordName) \(when): cannot tell whether daily \(daily.header.version) is current"))
             report.details.append("the stale record says daily \(published.daily) (engine \(published.engine))")
         case .success(let published)?:
-            let behind = max(0, published.daily - daily.header.version)
+            let (difference, overflow) = published.daily.subtractingReportingOverflow(daily.header.version)
+            let behind = overflow ? (published.daily > 0 ? Int.max : 0) : max(0, difference)
             report.perfdata.append(PerfDatum("daily_behind", Double(behind), min: 0))
             if behind > maxBehind {
                 report.results.append(CheckResult(.warning, "daily \(daily.header.version) is \(behind) versions behind the published \(published.daily) (more than \(maxBehind))"))
