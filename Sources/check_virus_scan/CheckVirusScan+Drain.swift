@@ -87,10 +87,11 @@ extension CheckVirusScan {
 
             var exit = RemediationExit.ok
             for queue in queues {
-                let configuration = QueueDrain.Configuration(
+                var configuration = QueueDrain.Configuration(
                     queue: queue, minimumAge: minimumAge, maximumSize: maximumSize, jobs: engineOptions.jobCount,
                     dryRun: dryRun, lockPath: lock ?? queue.lock, listDirectory: listDir ?? layout.listDirectory,
                     journalPath: layout.journalPath, ageSource: layout.ageSource, mover: moverOptions)
+                configuration.pipeline = layout.pipelineIdentity
                 let bar = (!cron && isatty(2) == 1) ? ProgressBar(label: queue.name) : nil
                 let report: QueueDrain.Report
                 do {
