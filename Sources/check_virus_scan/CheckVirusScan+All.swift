@@ -58,11 +58,7 @@ extension CheckVirusScan {
             if historyWindow > 0 {
                 let history = readHistory(context, layout: layout, queues: queues, window: historyWindow)
                 func within(_ span: Double, _ outcomes: Set<Outcome> = Set(Outcome.allCases)) -> ProcessingHistory {
-                    let since = context.now - span
-                    return ProcessingHistory(
-                        source: history.source, since: since,
-                        records: history.records.filter { $0.processed >= since && outcomes.contains($0.outcome) },
-                        failures: history.failures)
+                    history.within(since: context.now - span, outcomes: outcomes)
                 }
                 if wanted("wait") { parts.append(("wait", WaitCheck.evaluate(within(waitSpan), window: waitSpan, percentile: percentile, thresholds: wait, topN: 0))) }
                 if wanted("stuck") { parts.append(("stuck", StuckCheck.evaluate(readings, history: within(stuckSpan), window: stuckSpan, topN: 0))) }

@@ -113,6 +113,7 @@ extension CheckVirusScan {
                     dryRun: dryRun, lockPath: lock ?? queue.lock, listDirectory: listDir ?? layout.listDirectory,
                     journalPath: layout.journalPath, ageSource: layout.ageSource, mover: moverOptions)
                 configuration.clamdLimit = clamdLimit
+                configuration.pipeline = layout.pipelineIdentity
                 let bar = (!cron && isatty(2) == 1) ? ProgressBar(label: queue.name) : nil
                 let report: QueueDrain.Report
                 do {

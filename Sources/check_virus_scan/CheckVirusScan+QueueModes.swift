@@ -26,16 +26,12 @@ extension CheckMode {
         return (layout, queues, readings)
     }
 
-    /// What was processed within `window`: from the scan journal that `drain` writes when there is
-    /// one, else from the outcome trees' arrivals.
+    /// What was processed within `window`: the union of the scan journal's records (this pipeline's)
+    /// and the outcome trees' arrivals (``ProcessingHistory``).
     func readHistory(_ context: CheckContext, layout: PipelineLayout, queues: [QueueDefinition], window: Double, outcomes: [Outcome] = Outcome.allCases) -> ProcessingHistory {
-        let journal = ScanJournal(layout: layout)
-        if journal.exists {
-            context.phase("reading the scan journal \(journal.path)")
-            return ProcessingHistory.fromJournal(journal, queues: queues, outcomes: outcomes, now: context.now, window: window)
-        }
         let options = SnapshotOptions(ageSource: layout.ageSource, topN: 0, olderThan: [], threads: 2)
-        return ProcessingHistory.fromOutcomeTrees(queues, outcomes: outcomes, now: context.now, window: window, options: options, phase: context.phase)
+        return ProcessingHistory.read(journal: ScanJournal(layout: layout), queues: queues, outcomes: outcomes, now: context.now,
+                                      window: window, options: options, phase: context.phase)
     }
 }
 

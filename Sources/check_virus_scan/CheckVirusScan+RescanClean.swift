@@ -209,7 +209,7 @@ extension CheckVirusScan {
             } else {
                 probe = nil
             }
-            let configuration = RescanConfiguration(
+            var configuration = RescanConfiguration(
                 trees: queues.map { RescanTree(queue: $0.name, clean: $0.clean, infected: $0.infected) },
                 incomingQueues: layout.queues, statePath: stateFile ?? layout.rescanStatePath,
                 journalPath: layout.journalPath, auditJournalPath: auditJournal,
@@ -217,6 +217,7 @@ extension CheckVirusScan {
                 yieldCheckInterval: yieldCheckInterval, maxRate: rate, reportOnly: reportOnly,
                 durableInterval: durableInterval, stopAfter: stopSeconds, newPass: newPass, ageSource: layout.ageSource,
                 syslog: !noSyslog)
+            configuration.pipeline = layout.pipelineIdentity
             // Under --cron the engine line is left out: cron mails any output, and an hourly run that
             // finds the pass complete should say nothing.
             if !cron {

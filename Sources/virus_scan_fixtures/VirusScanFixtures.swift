@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import ScanCore
 import ScanCoreTestSupport
 
 /// Generates what the tests and benchmarks scan and load: signature databases (small, medium,
@@ -9,7 +11,7 @@ struct VirusScanFixtures: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "virus_scan_fixtures",
         abstract: "Generate signature databases, database containers, corpora and the EICAR file for tests and benchmarks.",
-        subcommands: [Database.self, Container.self, CorpusCommand.self, Eicar.self, Samples.self])
+        subcommands: [Database.self, Container.self, CorpusCommand.self, Eicar.self, Samples.self, Journal.self])
 }
 
 extension VirusScanFixtures {
@@ -116,6 +118,62 @@ extension VirusScanFixtures {
             for sample in try SignatureFixtures.writeSamples(to: directory) {
                 print("\(sample.path): \(sample.signature.map { "\($0) FOUND" } ?? "OK")")
             }
+        }
+    }
+}
+
+extension VirusScanFixtures {
+    struct Journal: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Append drain-like records to a scan journal through its own writer (rotation included).",
+            discussion: """
+                The records' scan times are spread evenly over --span seconds ending now (the last one now),
+                one infected in 100; appended in batches of 1,000, as `drain` appends them from its workers.
+                Prints the records written, the seconds it took and the bytes on disk (file and .1).
+                """)
+
+        @Argument(help: "The journal file.")
+        var path: String
+
+        @Option(help: "How many records.")
+        var records: Int = 1_000_000
+
+        @Option(help: "Seconds the records' scan times span.")
+        var span: Double = 7 * 86400
+
+        @Option(help: "The pipeline the records name.")
+        var pipeline: String = "/mnt/uploads/whitehall"
+
+        @Option(help: "Rotate past this many bytes (0: never).")
+        var rotateBytes: Int = ScanJournal.defaultRotateBytes
+
+        func run() throws {
+            let journal = ScanJournal(path: path, pipeline: pipeline, rotateBytes: rotateBytes == 0 ? Int.max : rotateBytes)
+            let end = WallClock.now()
+            let step = records > 1 ? span / Double(records - 1) : 0
+            let started = MonotonicClock.now()
+            var batch: [JournalRecord] = []
+            batch.reserveCapacity(1000)
+            for i in 0..<records {
+                let scanned = end - Double(records - 1 - i) * step
+                let infected = i % 100 == 42
+                batch.append(JournalRecord(
+                    time: scanned, queue: i % 4 == 0 ? "draft-incoming" : "incoming",
+                    path: "system/uploads/attachment_data/file/\(i / 10)/document-\(i).pdf", size: Int64(1000 + i % 400_000),
+                    placed: scanned - Double(30 + i % 900), scanned: scanned, verdict: infected ? "infected" : "clean",
+                    signature: infected ? "Eicar-Test-Signature" : nil, duration: 0.05, source: "drain", engine: "clamd",
+                    action: "moved", inode: UInt64(1_000_000 + i), device: 2049))
+                if batch.count == 1000 || i == records - 1 {
+                    try journal.append(batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            let seconds = MonotonicClock.now() - started
+            func size(_ file: String) -> Int64 {
+                guard case .success(let metadata) = FileMetadata.read(path: file) else { return 0 }
+                return metadata.size
+            }
+            print("\(records) records in \(String(format: "%.2f", seconds)) s; \(path): \(size(path)) bytes; \(journal.rotatedPath): \(size(journal.rotatedPath)) bytes")
         }
     }
 }

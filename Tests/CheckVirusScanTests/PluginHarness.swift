@@ -1,4 +1,5 @@
 import Foundation
+import ScanCore
 import ScanCoreTestSupport
 import Testing
 
@@ -134,6 +135,11 @@ final class PipelineTree {
         guard rename(root + "/" + queue + "/" + relative, destination) == 0 else {
             throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
+    }
+
+    /// The scan journal in `state/`, writing this tree's pipeline identity as drain does.
+    var journal: ScanJournal {
+        ScanJournal(path: root + "/state/journal.jsonl", pipeline: PipelineLayout.standard(root: root).pipelineIdentity)
     }
 
     /// `MODE --root DIR --state-dir DIR/state --now NOW` plus `extra`.

@@ -168,8 +168,10 @@ struct QueueModeTests {
         #expect(run.perf("processed")?.value == 10)
         #expect(run.statusLine.hasPrefix("VIRUS_SCAN OK - p90 wait 15m"))
         #expect(run.statusLine.contains(" over 10 files processed in the last 10m | "))
-        #expect(run.line(1).hasPrefix("source: outcome trees; waits: median "), "\(run)")
-        #expect(run.line(2).hasPrefix("  waited 16m") && run.line(2).hasSuffix(": incoming/w10.pdf (clean)"), "\(run)")
+        #expect(run.line(1).hasPrefix("waits: median ") && run.line(1).hasSuffix("; read from the outcome trees"), "\(run)")
+        #expect(run.line(2) == "sources: 0 from journal, 10 from outcome tree, 0 from journal and outcome tree", "\(run)")
+        #expect(run.line(3) == "  no scan journal: errors and signatures are not known", "\(run)")
+        #expect(run.line(4).hasPrefix("  waited 16m") && run.line(4).hasSuffix(": incoming/w10.pdf (clean; outcome tree)"), "\(run)")
     }
 
     @Test(arguments: [(1500.0, Int32(1)), (2700.0, Int32(2))])
@@ -248,8 +250,8 @@ struct QueueModeTests {
         let run = try Plugin.run(tree.args("infected", ["-w", "0", "-c", "2"]))
         #expect(run.exitCode == expectedExit, "\(run)")
         #expect(run.perf("infected") == PerfItem(label: "infected", value: Double(count), unit: "", warning: "0", critical: "2", min: "0", max: ""))
-        #expect(run.lines.count == count + 2)
-        if count > 0 { #expect(run.line(1).hasSuffix(" incoming/bad\(count - 1).exe (68 B)"), "\(run)") }
+        #expect(run.lines.count == count + 4, "\(run)")  // as before, plus the two lines on the sources
+        if count > 0 { #expect(run.line(1).hasSuffix(" incoming/bad\(count - 1).exe (68 B) [outcome tree]"), "\(run)") }
     }
 }
 

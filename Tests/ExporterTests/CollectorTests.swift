@@ -97,7 +97,7 @@ struct CollectorTests {
         #expect(tracker.window(now: 1200) == 200)  // back to max(countSince 1000, 1100 − 120)
         // The walk at 1100 missed "b" (arrived 1090); the next one sees a, b and c.
         tracker.record(seen([("a", 990, 1010), ("b", 1080, 1090), ("c", 1150, 1190)]), queues: ["incoming"], now: 1200)
-        let samples = parseSamples(PrometheusTextFormat.render(tracker.families(source: .trees)))
+        let samples = parseSamples(PrometheusTextFormat.render(tracker.families()))
         #expect(samples["virus_scan_processed_total{queue=\"incoming\",verdict=\"clean\"}"] == 3)
         #expect(samples["virus_scan_processed_total{queue=\"incoming\",verdict=\"error\"}"] == 0)
         #expect(samples["virus_scan_wait_seconds_bucket{queue=\"incoming\",le=\"60\"}"] == 3)
@@ -106,10 +106,10 @@ struct CollectorTests {
         #expect(tracker.window(now: 1300) == 220)  // back to 1200 − 120
     }
 
-    @Test func journalIsTheSourceWhenPresent() async throws {
+    @Test func journalAndTreesTogether() async throws {
         let tree = try PipelineTree()
         let start = WallClock.now() - 1
-        let journal = ScanJournal(path: tree.root + "/journal.jsonl")
+        let journal = ScanJournal(path: tree.root + "/journal.jsonl", pipeline: tree.layout.pipelineIdentity)
         let tracker = ProcessedTracker(countSince: start)
         let outcome = OutcomeCollector(queues: tree.layout.queues, tracker: tracker, journal: journal)
         let journalCollector = JournalCollector(journal: journal, queues: tree.layout.queues.map(\.name), tracker: tracker)
@@ -132,7 +132,8 @@ struct CollectorTests {
         for _ in 0..<2 {
             let text = PrometheusTextFormat.render(await scraper.scrape().families)
             samples = parseSamples(text)
-            // One family each: the journal collector reports processed counts, the outcome collector does not.
+            // One family: the outcome collector reports processed counts from both sources (the tree's
+            // moved.pdf and the journal's records), the journal collector only the journal's health.
             #expect(text.components(separatedBy: "# TYPE virus_scan_processed_total counter").count == 2)
             #expect(samples["virus_scan_processed_total{queue=\"incoming\",verdict=\"clean\"}"] == 2)
             #expect(samples["virus_scan_processed_total{queue=\"incoming\",verdict=\"infected\"}"] == 1)
@@ -140,7 +141,8 @@ struct CollectorTests {
             #expect(samples["virus_scan_processed_total{queue=\"draft-incoming\",verdict=\"error\"}"] == 1)
             #expect(samples["virus_scan_wait_seconds_bucket{queue=\"incoming\",le=\"1200\"}"] == 2)
             #expect(samples["virus_scan_wait_seconds_bucket{queue=\"incoming\",le=\"2400\"}"] == 3)
-            #expect(samples["virus_scan_wait_seconds_count{queue=\"draft-incoming\"}"] == 1)
+            // A scan error is counted, but it is not a wait: the file stays queued.
+            #expect(samples["virus_scan_wait_seconds_count{queue=\"draft-incoming\"}"] == 0)
             #expect(samples["virus_scan_journal_malformed_records"] == 0)
             #expect(samples["virus_scan_outcome_files{queue=\"incoming\",outcome=\"clean\"}"] == 1)
         }

@@ -56,4 +56,42 @@ struct ScanJournalTests {
         #expect(result.skipped == 2)
         #expect(result.records.map(\.path) == ["new\\nline\\xff", "b"])
     }
+
+    @Test("the writer rotates a full journal to .1; readers read across both and say how far back they reach")
+    func rotation() throws {
+        let tree = try TemporaryTree()
+        let journal = ScanJournal(path: tree.path("journal.jsonl"), pipeline: "/p", rotateBytes: 16_384)
+        for i in 0..<400 { try journal.append([record(1_000 + Double(i), "file \(i).pdf")]) }
+        var current = stat(), rotated = stat()
+        #expect(stat(journal.path, &current) == 0 && stat(journal.rotatedPath, &rotated) == 0)
+        #expect(current.st_size <= 16_384 && rotated.st_size <= 16_384 && rotated.st_size > 16_000)
+        // The last 50 come from the current file, or from both when it was rotated within them.
+        let recent = try journal.read(since: 1_350)
+        #expect(recent.records.map(\.path) == (350..<400).map { "file \($0).pdf" })
+        #expect(recent.coversSince == nil)
+        // A window reaching past both generations: everything kept, in order, and where it starts.
+        let all = try journal.read(since: 0)
+        let kept = all.records.map(\.scanned)
+        #expect(kept == kept.sorted() && kept.last == 1_399 && kept.count < 400 && kept.count > 60)
+        #expect(all.coversSince == kept.first)
+        #expect(all.malformed == 0)
+        // Without the current file (removed by hand, or rotated by logrotate) the rotated one is still read.
+        #expect(unlink(journal.path) == 0)
+        #expect(try journal.read(since: 0).records.last?.scanned ?? 0 < 1_399)
+    }
+
+    @Test("readers keep their pipeline's records, count the others and those with no pipeline")
+    func pipelines() throws {
+        let tree = try TemporaryTree()
+        let path = tree.path("journal.jsonl")
+        try ScanJournal(path: path, pipeline: "/a").append([record(100, "a1"), record(101, "a2")])
+        try ScanJournal(path: path, pipeline: "/b").append([record(102, "b1")])
+        try ScanJournal(path: path).append([record(103, "old")])
+        let a = try ScanJournal(path: path, pipeline: "/a").read(since: 0)
+        #expect(a.records.map(\.path) == ["a1", "a2"])
+        #expect(a.otherPipelines == 1 && a.unattributed == 1)
+        #expect(a.records.allSatisfy { $0.pipeline == "/a" })
+        #expect(try ScanJournal(path: path, pipeline: "/b").read(since: 0).records.map(\.path) == ["b1"])
+        #expect(try ScanJournal(path: path).records(since: 0).records.count == 4)
+    }
 }

@@ -1,11 +1,12 @@
-/// The `journal` collector: processed counts and waits from the scan journal that `drain` and
-/// `rescan-clean` append to (``ScanJournal``), when it exists.
+/// The `journal` collector: the health of the scan journal that `drain` and `rescan-clean` append to
+/// (``ScanJournal``). The processed counts themselves come from ``OutcomeCollector``, which merges the
+/// journal with the outcome trees (``ProcessingHistory``).
 ///
-/// With a journal, `virus_scan_processed_total{queue,verdict}` has all three verdicts (clean,
-/// infected, error) and `virus_scan_wait_seconds{queue}` uses the exact scan times. Only the records
-/// since the tracker's window start are read (the journal is read backwards from its end).
-/// Without a journal the collector reports nothing and succeeds; ``OutcomeCollector`` counts from the trees.
-/// Malformed lines are reported as `virus_scan_journal_malformed_records` (in the window read).
+/// Over the window the tracker covers (the journal is read backwards from its end):
+/// `virus_scan_journal_malformed_records` (lines that could not be parsed) and
+/// `virus_scan_journal_skipped_records{reason}`: `other_pipeline` (records of another root sharing the
+/// state directory) and `unattributed` (records without a pipeline, written before 0.9). Without a
+/// journal the collector reports nothing and succeeds.
 public struct JournalCollector: Collector {
     public let name = "journal"
     public let journal: ScanJournal
@@ -20,26 +21,21 @@ public struct JournalCollector: Collector {
 
     public func collect(now: Double) async -> CollectorResult {
         let journal = self.journal
-        guard tracker.source(now: now, journalExists: { journal.exists }) == .journal else {
-            return CollectorResult(families: [])
-        }
         let since = tracker.windowStart
-        let read: Result<(records: [JournalRecord], skipped: Int), Errno> = await runBlocking {
-            do throws(Errno) { return .success(try journal.records(since: since)) } catch { return .failure(error) }
-        }
+        let read: Result<JournalRead, PipelineError>? = await runBlocking { ProcessingHistory.readJournal(journal, since: since) }
         switch read {
-        case .success(let (records, skipped)):
-            let observations = records.map {
-                ProcessedObservation(queue: $0.queue, verdict: $0.verdict, path: Array($0.path.utf8), time: $0.scanned, wait: $0.wait)
-            }
-            tracker.record(observations, queues: queues, now: now)
-            let families = tracker.families(source: .journal) + [
-                .gauge("virus_scan_journal_malformed_records", help: "Journal lines in the window read that could not be parsed.", value: Double(skipped))
-            ]
-            return CollectorResult(families: families)
+        case nil:
+            return CollectorResult(families: [])
+        case .success(let read):
+            return CollectorResult(families: [
+                .gauge("virus_scan_journal_malformed_records", help: "Journal lines in the window read that could not be parsed.", value: Double(read.malformed)),
+                .gauge(
+                    "virus_scan_journal_skipped_records",
+                    help: "Journal records in the window read that were not counted: of another pipeline sharing the state directory, or with no pipeline (written before 0.9).",
+                    [([Label("reason", "other_pipeline")], Double(read.otherPipelines)), ([Label("reason", "unattributed")], Double(read.unattributed))]),
+            ])
         case .failure(let error):
-            // The tracker's families still go out (unchanged counters), so series do not vanish.
-            return .failure("cannot read the scan journal \(journal.path): \(error)", families: tracker.families(source: .journal))
+            return .failure(error.message)
         }
     }
 }

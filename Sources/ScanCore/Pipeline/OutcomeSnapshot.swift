@@ -10,6 +10,9 @@ public struct ProcessedFile: Sendable, Hashable {
     public var arrived: Double
     /// Waiting time from placed on disk until scanned: `arrived − placed` (never negative).
     public var wait: Double { Swift.max(0, arrived - placed) }
+    /// The file's identity, which a rename keeps: how a journal record finds it (``ProcessingHistory``).
+    public var device: UInt64 = 0
+    public var inode: UInt64 = 0
 }
 
 /// What an outcome tree holds: how many files, and which arrived within a window.
@@ -106,7 +109,8 @@ struct OutcomeAccumulator: WalkVisitor {
         filesStatted += 1
         guard metadata.changed >= since else { return }
         let placed = metadata.placed(options.ageSource).time
-        arrivals.append(ProcessedFile(relativePath: directory.child(name), size: metadata.size, placed: placed, arrived: metadata.changed))
+        arrivals.append(ProcessedFile(relativePath: directory.child(name), size: metadata.size, placed: placed, arrived: metadata.changed,
+                                     device: metadata.device, inode: metadata.inode))
     }
 
     mutating func anomaly(_ directory: WalkDirectory, name: UnsafeBufferPointer<UInt8>, kind: EntryKind) {

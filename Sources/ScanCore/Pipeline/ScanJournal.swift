@@ -2,8 +2,8 @@ import Foundation
 
 /// One processed file, as `drain` and `rescan-clean` record it in the scan journal.
 ///
-/// The journal is JSON Lines (one object per line) so operators can read it with `jq` and
-/// logrotate can rotate it (`copytruncate` or `create`; readers tolerate a rotated, empty file).
+/// The journal is JSON Lines (one object per line) so operators can read it with `jq`. Its growth is
+/// bounded by the writer (see ``ScanJournal``); an external logrotate is not needed.
 public struct JournalRecord: Codable, Sendable, Hashable {
     /// When the record was written, epoch seconds.
     public var time: Double
@@ -29,10 +29,20 @@ public struct JournalRecord: Codable, Sendable, Hashable {
     /// What was done with the file: `moved`, `kept` (error, conflict, still being written),
     /// `dropped-duplicate`, `report-only`, `dry-run`.
     public var action: String?
+    /// The pipeline that wrote the record: ``PipelineLayout/pipelineIdentity`` (the real path of the
+    /// layout's root). Readers skip records of other pipelines sharing the state directory; records
+    /// without it (written before 0.9) are "unattributed" and never counted (see ``JournalRead``).
+    public var pipeline: String?
+    /// Inode and device of the file where the move left it (the outcome tree), or of the scanned
+    /// file when it was not moved: how a record and the same file's arrival in an outcome tree are
+    /// recognised as one (``ProcessingHistory``).
+    public var inode: UInt64?
+    public var device: UInt64?
 
     public init(time: Double, queue: String, path: String, size: Int64, placed: Double, scanned: Double,
                 verdict: String, signature: String? = nil, duration: Double, source: String,
-                engine: String? = nil, action: String? = nil) {
+                engine: String? = nil, action: String? = nil, pipeline: String? = nil,
+                inode: UInt64? = nil, device: UInt64? = nil) {
         self.time = time
         self.queue = queue
         self.path = path
@@ -45,44 +55,109 @@ public struct JournalRecord: Codable, Sendable, Hashable {
         self.source = source
         self.engine = engine
         self.action = action
+        self.pipeline = pipeline
+        self.inode = inode
+        self.device = device
     }
 
     /// Waiting time from placed on disk until scanned (never negative).
     public var wait: Double { max(0, scanned - placed) }
 }
 
+/// What a read of the journal's window found: the records of this pipeline, and what was left out.
+public struct JournalRead: Sendable {
+    /// Records of this pipeline (or every record when the read named no pipeline), oldest first.
+    public var records: [JournalRecord]
+    /// Lines in the part read that could not be parsed.
+    public var malformed: Int
+    /// Records in the window written by another pipeline sharing the state directory (skipped).
+    public var otherPipelines: Int
+    /// Records in the window with no `pipeline` field (written before 0.9): never counted, because
+    /// nothing tells whose they are; the files they moved still show as outcome-tree arrivals.
+    public var unattributed: Int
+    /// When the window starts before everything the journal still holds (it was rotated meanwhile):
+    /// the `scanned` time of the oldest record kept. Records before it were dropped by rotation.
+    public var coversSince: Double?
+
+    public init(records: [JournalRecord] = [], malformed: Int = 0, otherPipelines: Int = 0, unattributed: Int = 0,
+                coversSince: Double? = nil) {
+        self.records = records
+        self.malformed = malformed
+        self.otherPipelines = otherPipelines
+        self.unattributed = unattributed
+        self.coversSince = coversSince
+    }
+}
+
 /// The pipeline's scan journal: appended by the commands that scan, read by the check (`wait`,
 /// `infected`, `stuck`) and the exporter.
+///
+/// **Bounded growth, done by the writer**: an append that would take the file past `rotateBytes`
+/// (64 MiB by default, about 190,000 records) first renames it to `journal.jsonl.1` (replacing the
+/// previous generation), so the journal never holds more than twice that on disk. Rotation happens
+/// under an exclusive `flock` on the file being rotated and only while the path still names that file,
+/// so two writers never both rotate (one generation lost); writers that opened the old file a moment
+/// before append to it as `.1`, where readers still find their records. Readers read the current
+/// file backwards and continue into `.1` when the window reaches past the current file's start; when
+/// the window reaches past `.1` too, ``JournalRead/coversSince`` says how far back the journal goes.
+/// An external logrotate is not needed; one with `copytruncate` or `create` still works (a truncated
+/// or missing file reads as empty), but compressed generations are not read.
 public struct ScanJournal: Sendable {
     public let path: String
+    /// The pipeline stamped on appended records that do not name one, and the one readers keep.
+    public let pipeline: String?
+    /// The size past which an append rotates the file first.
+    public let rotateBytes: Int
+    public static let defaultRotateBytes = 64 << 20
 
-    public init(path: String) { self.path = path }
+    public init(path: String, pipeline: String? = nil, rotateBytes: Int = defaultRotateBytes) {
+        self.path = path
+        self.pipeline = pipeline
+        self.rotateBytes = rotateBytes
+    }
 
-    public init(layout: PipelineLayout) { self.path = layout.journalPath }
+    public init(layout: PipelineLayout) { self.init(path: layout.journalPath, pipeline: layout.pipelineIdentity) }
 
-    /// Whether the journal file exists (when it does not, readers fall back to the outcome trees).
+    /// The previous generation, after a rotation.
+    public var rotatedPath: String { path + ".1" }
+
+    /// Whether the journal file exists.
     public var exists: Bool { access(path, F_OK) == 0 }
 
     /// Appends records, one JSON line each, in a single write on an O_APPEND descriptor, so
-    /// concurrent writers never interleave within a line. Creates the state directory if needed.
+    /// concurrent writers never interleave within a line. Records without a pipeline get this
+    /// journal's. Creates the state directory if needed; rotates first when the file is full.
     public func append(_ records: [JournalRecord]) throws(Errno) {
         guard !records.isEmpty else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var data: [UInt8] = []
-        for record in records {
+        for var record in records {
+            if record.pipeline == nil { record.pipeline = pipeline }
             guard let line = try? encoder.encode(record) else { continue }
             data.append(contentsOf: line)
             data.append(UInt8(ascii: "\n"))
         }
         try Self.makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
-        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        if fd < 0 { throw Errno(errno) }
+        var fd: Int32 = -1
+        var info = stat()
+        for attempt in 0..<3 {
+            fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            if fd < 0 { throw Errno(errno) }
+            if fstat(fd, &info) != 0 { let error = errno; close(fd); throw Errno(error) }
+            guard attempt < 2, info.st_size > 0, Int(info.st_size) + data.count > rotateBytes else { break }
+            // Full: rotate, unless another writer did since we opened it (then open the new file).
+            _ = flock(fd, LOCK_EX)
+            var current = stat()
+            if stat(path, &current) == 0 && current.st_ino == info.st_ino && current.st_dev == info.st_dev {
+                if rename(path, rotatedPath) != 0 { let error = errno; close(fd); throw Errno(error) }
+            }
+            close(fd)
+        }
         defer { close(fd) }
         // A writer killed mid-line leaves a partial last line: start on a fresh line so the
         // records appended now are not glued onto it.
-        var info = stat()
-        if fstat(fd, &info) == 0 && info.st_size > 0 {
+        if info.st_size > 0 {
             var last: UInt8 = 0
             if pread(fd, &last, 1, info.st_size - 1) == 1 && last != UInt8(ascii: "\n") {
                 data.insert(UInt8(ascii: "\n"), at: 0)
@@ -99,29 +174,82 @@ public struct ScanJournal: Sendable {
         }
     }
 
-    /// The records whose `scanned` time is at or after `since`, oldest first. Reads the file
-    /// backwards from its end and stops after 64 records in a row older than `since` minus a slack
-    /// (records are appended in nearly scanned order; parallel writers and a clock step may put a few
-    /// out of order), so the cost is proportional to the window, not to the journal's size. Malformed lines are counted
-    /// in `skipped`, never fatal. A missing journal reads as empty.
+    /// Every record (of any pipeline) whose `scanned` time is at or after `since`, oldest first, and
+    /// the malformed lines met. See ``read(since:slack:)``.
     public func records(since: Double, slack: Double = 300) throws(Errno) -> (records: [JournalRecord], skipped: Int) {
-        let fd: Int32
-        do { fd = try openRegularFile(path, followSymlinks: false) } catch {
-            if error.rawValue == ENOENT { return ([], 0) }
-            throw error
+        let read = try read(since: since, slack: slack, allPipelines: true)
+        return (read.records, read.malformed)
+    }
+
+    /// The records whose `scanned` time is at or after `since`, oldest first: this journal's
+    /// pipeline's only (unless `allPipelines`), the others counted. Reads the file backwards from its
+    /// end (then the rotated generation) and stops after 64 records in a row older than `since` minus a slack
+    /// (records are appended in nearly scanned order; parallel writers and a clock step may put a few
+    /// out of order), so the cost is proportional to the window, not to the journal's size. Malformed lines are counted,
+    /// never fatal. A missing journal reads as empty.
+    public func read(since: Double, slack: Double = 300, allPipelines: Bool = false) throws(Errno) -> JournalRead {
+        var result = JournalRead()
+        var state = ReadState()
+        var opened: [(dev: UInt64, ino: UInt64)] = []
+        for file in [path, rotatedPath] {
+            let fd: Int32
+            do { fd = try openRegularFile(file, followSymlinks: false) } catch {
+                if error.rawValue == ENOENT { continue }
+                throw error
+            }
+            defer { close(fd) }
+            var info = stat()
+            if fstat(fd, &info) != 0 { throw Errno(errno) }
+            // Rotated between the two opens: the "previous generation" is the file already read.
+            let identity = (dev: UInt64(info.st_dev), ino: UInt64(info.st_ino))
+            if opened.contains(where: { $0 == identity }) { break }
+            opened.append(identity)
+            if file == rotatedPath { state.rotated = true }
+            try readBackwards(fd, size: Int(info.st_size), since: since, slack: slack, state: &state)
+            if state.done { break }
         }
-        defer { close(fd) }
-        var info = stat()
-        if fstat(fd, &info) != 0 { throw Errno(errno) }
-        var end = Int(info.st_size)
+        for record in state.collected {
+            if !allPipelines {
+                guard let owner = record.pipeline else { result.unattributed += 1; continue }
+                if owner != pipeline { result.otherPipelines += 1; continue }
+            }
+            result.records.append(record)
+        }
+        result.malformed = state.malformed
+        if !state.done && state.rotated, let oldest = state.oldest, oldest > since { result.coversSince = oldest }
+        result.records.sort { $0.scanned != $1.scanned ? $0.scanned < $1.scanned : $0.path < $1.path }
+        return result
+    }
+
+    private struct ReadState {
+        var collected: [JournalRecord] = []
+        var malformed = 0
+        var oldStreak = 0
+        var done = false
+        var rotated = false
+        var oldest: Double?
+    }
+
+    private func readBackwards(_ fd: Int32, size: Int, since: Double, slack: Double, state: inout ReadState) throws(Errno) {
+        var end = size
         let chunkSize = 256 * 1024
         var carry: [UInt8] = []  // the start of a line whose beginning is in the previous chunk
-        var collected: [JournalRecord] = []
-        var skipped = 0
         let decoder = JSONDecoder()
-        var done = false
-        var oldStreak = 0
-        while end > 0 && !done {
+        func take(_ line: some Collection<UInt8>) {
+            guard let record = try? decoder.decode(JournalRecord.self, from: Data(line)) else {
+                state.malformed += 1
+                return
+            }
+            state.oldest = min(state.oldest ?? record.scanned, record.scanned)
+            if record.scanned < since - slack {
+                state.oldStreak += 1
+                if state.oldStreak >= 64 { state.done = true }
+                return
+            }
+            state.oldStreak = 0
+            if record.scanned >= since { state.collected.append(record) }
+        }
+        while end > 0 && !state.done {
             let start = max(0, end - chunkSize)
             var chunk = [UInt8](repeating: 0, count: end - start)
             var got = 0
@@ -137,29 +265,12 @@ public struct ScanJournal: Sendable {
             // The first piece may be a partial line unless we reached the file's start.
             carry = start > 0 ? Array(lines.removeFirst()) : []
             for line in lines.reversed() where !line.isEmpty {
-                guard let record = try? decoder.decode(JournalRecord.self, from: Data(line)) else {
-                    skipped += 1
-                    continue
-                }
-                if record.scanned < since - slack {
-                    oldStreak += 1
-                    if oldStreak >= 64 { done = true; break }
-                    continue
-                }
-                oldStreak = 0
-                if record.scanned >= since { collected.append(record) }
+                take(line)
+                if state.done { break }
             }
             end = start
         }
-        if !done && !carry.isEmpty {
-            if let record = try? decoder.decode(JournalRecord.self, from: Data(carry)) {
-                if record.scanned >= since { collected.append(record) }
-            } else {
-                skipped += 1
-            }
-        }
-        collected.sort { $0.scanned != $1.scanned ? $0.scanned < $1.scanned : $0.path < $1.path }
-        return (collected, skipped)
+        if !state.done && !carry.isEmpty { take(carry) }
     }
 
     static func makeDirectories(_ path: String) throws(Errno) {
@@ -169,5 +280,19 @@ public struct ScanJournal: Sendable {
             partial += "/" + component
             if mkdir(partial, 0o755) != 0 && errno != EEXIST { throw Errno(errno) }
         }
+    }
+}
+
+extension PipelineLayout {
+    /// What journal records name as their pipeline: the real path of the layout's root (symlinks
+    /// resolved, so `/mnt/uploads/whitehall` and a symlink to it are one pipeline), or the root as
+    /// written when it cannot be resolved (missing). A path rather than a generated id because it
+    /// needs no state of its own, survives config edits (adding a queue keeps the old records), and an
+    /// operator can filter on it with `jq 'select(.pipeline == "/srv/uploads/whitehall")'`. Two
+    /// layouts that share a state directory must differ in root (or in queue names).
+    public var pipelineIdentity: String {
+        guard let resolved = realpath(root, nil) else { return root }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -36,6 +36,8 @@ public struct QueueDrain: Sendable {
         public var listBatch: Int
         /// Wall clock (epoch seconds), replaceable in tests.
         public var clock: @Sendable () -> Double
+        /// The pipeline the journal records name (``PipelineLayout/pipelineIdentity``); nil: none.
+        public var pipeline: String?
 
         public init(queue: QueueDefinition, minimumAge: Double = 10, maximumSize: Int64 = 100 << 20, jobs: Int = 2,
                     dryRun: Bool = false, lockPath: String? = nil, listDirectory: String? = nil, journalPath: String? = nil,
@@ -231,7 +233,7 @@ public struct QueueDrain: Sendable {
         let bytesTotal = candidates.reduce(Int64(0)) { $0 + $1.metadata.size }
 
         let shared = SharedState(total: candidates.count, bytesTotal: bytesTotal, listWriter: listWriter, batch: config.listBatch)
-        let journal = config.journalPath.map { ScanJournal(path: $0) }
+        let journal = config.journalPath.map { ScanJournal(path: $0, pipeline: config.pipeline) }
         let ready = candidates
         let next = Atomic<Int>(0)
         let cleanRoot = Array(queue.clean.utf8)
@@ -259,11 +261,19 @@ public struct QueueDrain: Sendable {
                         case .error(let message): signature = message
                         case .clean: signature = nil
                         }
+                        // The identity of the file where the move left it (a copy across filesystems is a new
+                        // inode): how readers match this record with its arrival in the tree.
+                        var identity = (device: candidate.metadata.device, inode: candidate.metadata.inode)
+                        if file.disposition.label == "moved", let tree = verdict == .clean ? treeClean : (signature != nil && verdict.label == "infected" ? treeInfected : nil),
+                           case .success(let placedFile) = FileSystemCalls.withCString(file.relativePath, { FileMetadata.read(directory: tree, name: $0, wantBirthTime: false) }) {
+                            identity = (placedFile.device, placedFile.inode)
+                        }
                         record = JournalRecord(time: now, queue: queue.name, path: file.displayPath, size: file.size,
                                                placed: placed, scanned: now, verdict: verdict.label, signature: signature,
                                                duration: file.scanSeconds, source: "drain", engine: scanner.engineName,
                                                action: file.disposition.label == "dropped-duplicate" ? "dropped-duplicate"
-                                                   : (file.disposition.label == "moved" ? "moved" : "kept"))
+                                                   : (file.disposition.label == "moved" ? "moved" : "kept"),
+                                               inode: identity.inode, device: identity.device)
                     }
                     if let record, let journal {
                         do { try journal.append([record]) } catch {

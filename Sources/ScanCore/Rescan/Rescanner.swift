@@ -50,6 +50,8 @@ public struct RescanConfiguration: Sendable {
     public var syslog: Bool
     /// How often (seconds) a running pass asks the engine for its database version (clamd reloads).
     public var versionCheckInterval: Double
+    /// The pipeline the journal records name (``PipelineLayout/pipelineIdentity``); nil: none.
+    public var pipeline: String? = nil
 
     public init(trees: [RescanTree], incomingQueues: [QueueDefinition], statePath: String, journalPath: String,
                 auditJournalPath: String? = nil, jobs: Int = 2, yieldAfter: Double = 60, yieldCheckInterval: Double = 1,
@@ -518,7 +520,8 @@ public final class Rescanner: Sendable {
             }
             let record = JournalRecord(time: WallClock.now(), queue: tree.queue, path: display, size: before.size,
                                        placed: placed, scanned: WallClock.now(), verdict: "infected", signature: signature,
-                                       duration: duration, source: "rescan", engine: scanner.engineName, action: action)
+                                       duration: duration, source: "rescan", engine: scanner.engineName, action: action,
+                                       inode: before.inode, device: before.device)
             journal(record)
             if !configuration.reportOnly { tracker.journaledMove(display) }
             events(.detection(queue: tree.queue, path: display, signature: signature, outcome: outcome))
@@ -581,7 +584,7 @@ public final class Rescanner: Sendable {
     }
 
     private func journal(_ record: JournalRecord) {
-        do { try ScanJournal(path: configuration.journalPath).append([record]) } catch {
+        do { try ScanJournal(path: configuration.journalPath, pipeline: configuration.pipeline).append([record]) } catch {
             log(LOG_ERR, "rescan: cannot append to the scan journal \(configuration.journalPath): \(error)")
         }
         audit(record)
@@ -589,7 +592,7 @@ public final class Rescanner: Sendable {
 
     private func audit(_ record: JournalRecord) {
         guard let path = configuration.auditJournalPath else { return }
-        try? ScanJournal(path: path).append([record])
+        try? ScanJournal(path: path, pipeline: configuration.pipeline).append([record])
     }
 
     private func log(_ priority: Int32, _ message: String) {

@@ -7,10 +7,10 @@ public enum WaitCheck {
     ) -> CheckReport {
         var report = CheckReport()
         let label = "wait_p\(PerfDatum.format(percentile))".replacingDots()
-        let records = history.records.filter { !$0.fromRescan }
+        let records = history.records.filter { !$0.fromRescan && $0.outcome != nil }
         let windowText = DurationText.format(window)
         if records.isEmpty {
-            report.results.append(CheckResult(.ok, "no files processed in the last \(windowText) (\(history.source.rawValue))"))
+            report.results.append(CheckResult(.ok, "no files processed in the last \(windowText) (\(history.sourceText))"))
             report.perfdata.append(PerfDatum("processed", 0, min: 0))
         } else {
             let waits = records.map(\.wait).sorted()
@@ -26,10 +26,11 @@ public enum WaitCheck {
                 PerfDatum("wait_max", waits[waits.count - 1], unit: .seconds, min: 0),
                 PerfDatum("processed", Double(records.count), min: 0),
             ]
-            report.details.append("source: \(history.source.rawValue); waits: median \(DurationText.format(AgePercentiles.nearestRank(50, of: waits))), max \(DurationText.format(waits[waits.count - 1]))")
+            report.details.append("waits: median \(DurationText.format(AgePercentiles.nearestRank(50, of: waits))), max \(DurationText.format(waits[waits.count - 1])); read from the \(history.sourceText)")
+            report.details += history.sourceLines(counted: records)
             let longest = records.sorted { $0.wait > $1.wait }.prefix(topN)
             for record in longest {
-                report.details.append("  waited \(DurationText.format(record.wait)): \(record.queue)/\(record.displayPath) (\(record.outcome.rawValue))")
+                report.details.append("  waited \(DurationText.format(record.wait)): \(record.queue)/\(record.displayPath) (\(record.verdict); \(record.origin.rawValue))")
             }
         }
         report.results += history.problems
@@ -54,7 +55,7 @@ public enum StuckCheck {
         for reading in readings {
             guard case .success(let snapshot) = reading.snapshot else { continue }
             let name = snapshot.queue
-            let processed = history.records.filter { $0.queue == name && !$0.fromRescan }
+            let processed = history.records.filter { $0.queue == name && !$0.fromRescan && $0.outcome != nil }
             let oldest = snapshot.oldestAge ?? 0
             let state: ServiceState
             let text: String
@@ -77,14 +78,15 @@ public enum StuckCheck {
                 PerfDatum("\(name)_processed", Double(processed.count), min: 0),
             ]
             if let last = processed.last {
-                report.details.append("[\(state)] \(name): \(QueueFindings.files(snapshot.files)) waiting; last processed \(DurationText.format(snapshot.now - last.processed)) ago: \(last.displayPath)")
+                report.details.append("[\(state)] \(name): \(QueueFindings.files(snapshot.files)) waiting; last processed \(DurationText.format(snapshot.now - last.processed)) ago: \(last.displayPath) (\(last.origin.rawValue))")
             } else {
-                report.details.append("[\(state)] \(name): \(QueueFindings.files(snapshot.files)) waiting; nothing processed in the last \(windowText) (\(history.source.rawValue))")
+                report.details.append("[\(state)] \(name): \(QueueFindings.files(snapshot.files)) waiting; nothing processed in the last \(windowText) (\(history.sourceText))")
             }
             for file in snapshot.oldest.prefix(state == .critical ? topN : 0) {
                 report.details.append("  \(DurationText.format(file.age)) \(file.displayPath)")
             }
         }
+        report.details += history.sourceLines(counted: history.records.filter { !$0.fromRescan && $0.outcome != nil })
         report.results += QueueFindings.problems(readings)
         report.results += history.problems
         return report
@@ -109,10 +111,20 @@ public enum InfectedCheck {
         report.perfdata.append(context.performance(metric))
         for record in infected.reversed().prefix(topN) {
             let signature = record.signature.map { " \($0)" } ?? ""
-            report.details.append("  \(DurationText.format(now - record.processed)) ago \(record.queue)/\(record.displayPath) (\(ByteText.format(Double(record.size))))\(signature)")
+            let rescan = record.fromRescan ? ", rescan" : ""
+            report.details.append("  \(DurationText.format(now - record.processed)) ago \(record.queue)/\(record.displayPath) (\(ByteText.format(Double(record.size))))\(signature) [\(record.origin.rawValue)\(rescan)]")
         }
         if infected.count > topN { report.details.append("  (\(infected.count - topN) more not listed)") }
+        report.details += history.sourceLines(counted: infected)
         report.results += history.problems
         return report
+    }
+}
+
+extension ProcessingHistory {
+    /// Results for the parts that could not be read: UNKNOWN (the plugin could not look) unless the
+    /// tree is missing, which is the pipeline's failure (CRITICAL).
+    var problems: [CheckResult] {
+        failures.map { CheckResult(QueueFindings.state(for: $0.error), "\($0.what): \($0.error.message)") }
     }
 }
