@@ -131,7 +131,15 @@ func fuzzJournal(_ bytes: [UInt8]) {
     close(fd)
     let journal = ScanJournal(path: path)
     let queues = PipelineLayout.standard(root: "/nonexistent-fuzz-root").queues
-    let history = ProcessingHistory.fromJournal(journal, queues: queues, now: 1_700_000_000, window: 86400 * 365 * 100)
+    let now = 1_700_000_000.0, since = now - 86400 * 365 * 100
+    // The real reader for every pipeline's records (the fuzzed lines name any pipeline), then the union.
+    let read: Result<JournalRead, PipelineError>
+    do throws(Errno) {
+        read = .success(try journal.read(since: since, allPipelines: true))
+    } catch {
+        read = .failure(PipelineError(.io, "\(error)"))
+    }
+    let history = ProcessingHistory.combine(journal: read, trees: [], queues: queues.map(\.name), now: now, since: since)
     render(WaitCheck.evaluate(history, window: 600, percentile: 90, thresholds: Thresholds(warning: ThresholdRange(start: 0, end: 60)), verbosity: 3))
     render(InfectedCheck.evaluate(history, window: 86400, thresholds: .none, verbosity: 3, topN: 10, now: 1_700_000_000))
 }
