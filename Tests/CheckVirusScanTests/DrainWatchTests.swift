@@ -214,8 +214,9 @@ struct DrainWatchTests {
     @Test("SIGTERM: no new file is started, the ones in hand finish, exit 0, the state says stopped")
     func sigtermFinishesFileInHand() throws {
         let setup = try Setup()
-        for i in 0..<40 {
-            _ = try setup.tree.file("uploads/incoming/big/\(i).bin", contents: Self.randomBytes(1_500_000, seed: UInt64(i)), mtime: WallClock.now() - 600)
+        let big = Self.randomBytes(100_000, seed: 5)
+        for i in 0..<150 {
+            _ = try setup.tree.file("uploads/incoming/big/\(i).bin", contents: Array("\(i)".utf8) + big, mtime: WallClock.now() - 600)
         }
         let before = setup.hashes(setup.incoming)
         let process = try ChildProcess(Plugin.binary, Self.arguments(setup))
@@ -229,7 +230,7 @@ struct DrainWatchTests {
         let moved = setup.hashes(setup.clean).count + setup.hashes(setup.infected).count
         #expect(records.count == moved)
         #expect(records.allSatisfy { $0.action == "moved" })
-        #expect(moved < 40, "stopped only after the whole sweep")
+        #expect(moved < 150, "stopped only after the whole sweep")
         #expect(Self.state(setup)?.running == false)
         #expect(!process.stdout.contains("left in the queue"))
     }

@@ -203,6 +203,10 @@ public final class QueueWatcher: Sendable {
         drain.journalSource = "watch-sweep"
         drain.stopRequested = config.stopRequested
         guard let result = runDrain(drain, heartbeat: heartbeat, log: log) else { return 0 }
+        // Too new for the sweep's --min-age rule, with no event seen (written while the watcher
+        // was down, or their events lost): the watch takes them once no writer has them open.
+        let now = MonotonicClock.now()
+        for file in result.files where file.disposition == .tooNew { session.tracker.discovered(file.relativePath, now: now) }
         let found = result.scanned.count
         if found > 0 {
             log(pass == .startSweep ? .info : .warning,
