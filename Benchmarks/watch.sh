@@ -93,7 +93,7 @@ ticker() {
     while :; do
         "$@" >/dev/null 2>&1 &
         next=$(awk -v n="$next" -v t="$TICK" 'BEGIN { printf "%.3f", n + t }')
-        sleep "$(awk -v n="$next" -v now="$(date +%s.%N)" 'BEGIN { d = n - now; printf "%.3f", d > 0 ? d : 0 }')"
+        sleep "$(awk -v n="$next" -v now="$(date +%s.%N)" 'BEGIN { d = n - now; if (d < 0) d = 0; printf "%.3f", d }')"
     done
 }
 
@@ -125,7 +125,6 @@ run_one() {  # side label loadargs...
     while [ "$(find "$root/incoming" -type f | wc -l)" -gt 0 ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
     sleep 0.5
     stop_consumer
-    pkill -TERM -P $$ -f "legacy-once.sh $root" 2>/dev/null || true
     read -r got missing p50 p90 p99 max < <($LOAD measure "$root" "$log")
     printf '%-8s %-14s %5s %7s %8s %8s %8s %8s\n' "$side" "$label" "$n" "$missing" "$p50" "$p90" "$p99" "$max" | tee -a "$RESULTS"
     rm -rf "$root/clean" "$root/infected"

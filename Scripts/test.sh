@@ -15,4 +15,13 @@ rm -f "$log"
 if [ -n "$total" ]; then
   echo "swift-test: $((total - failed_tests)) passed, ${failed_tests} failed"
 fi
+# The drain --watch benchmark's smoke run (issue 17): watch side only, small database, about 2 min.
+smoke_work=$(mktemp -d /tmp/watch-smoke.XXXXXX)
+if bash Benchmarks/watch.sh --smoke --bin "$(swift build --show-bin-path)/check_virus_scan" --work "$smoke_work"; then
+  echo "watch-smoke: passed"
+else
+  echo "watch-smoke: failed"
+  status=1
+fi
+rm -rf "$smoke_work"
 exit "$status"
