@@ -12,6 +12,15 @@ summary=$(grep -E 'Test run with [0-9]+ tests? in [0-9]+ suites? (passed|failed)
 total=$(sed -nE 's/.*Test run with ([0-9]+) tests?.*/\1/p' <<<"$summary")
 failed_tests=$(grep -E '^✘ Test ' "$log" | grep -E ' failed after ' | wc -l | tr -d ' ')
 rm -f "$log"
+# The drain --watch benchmark's smoke run (issue 17): watch side only, small database, about 2 min.
+smoke_work=$(mktemp -d /tmp/watch-smoke.XXXXXX)
+if bash Benchmarks/watch.sh --smoke --bin "$(swift build --show-bin-path)/check_virus_scan" --work "$smoke_work"; then
+  echo "watch-smoke: passed"
+else
+  echo "watch-smoke: failed"
+  status=1
+fi
+rm -rf "$smoke_work"
 # Fuzzing (README, "Fuzzing"): every libFuzzer target for FUZZ_SECONDS (default 30; 0 skips it),
 # after the tests; its summary line comes just before the closing line.
 fuzz_seconds=${FUZZ_SECONDS:-30}

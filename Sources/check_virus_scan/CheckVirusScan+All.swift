@@ -61,7 +61,11 @@ extension CheckVirusScan {
                     history.within(since: context.now - span, outcomes: outcomes)
                 }
                 if wanted("wait") { parts.append(("wait", WaitCheck.evaluate(within(waitSpan), window: waitSpan, percentile: percentile, thresholds: wait, topN: 0))) }
-                if wanted("stuck") { parts.append(("stuck", StuckCheck.evaluate(readings, history: within(stuckSpan), window: stuckSpan, topN: 0))) }
+                if wanted("stuck") {
+                    var stuck = StuckCheck.evaluate(readings, history: within(stuckSpan), window: stuckSpan, topN: 0)
+                    StuckCheck.evaluateWatchers(watchStates(layout, queues), now: context.now, into: &stuck)
+                    parts.append(("stuck", stuck))
+                }
                 if wanted("infected") { parts.append(("infected", InfectedCheck.evaluate(within(infectedSpan, [.infected]), window: infectedSpan, thresholds: infected, topN: 0, now: context.now))) }
             }
             if wanted("clamd") || wanted("signatures") || wanted("probe") {

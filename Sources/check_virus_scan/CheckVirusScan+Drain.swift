@@ -24,6 +24,12 @@ extension CheckVirusScan {
                 Exit codes: 0 every ready file reached its tree; 1 some files stayed queued or the \
                 list/journal could not be written; 2 could not run (no engine, queue or tree \
                 missing); 75 another run holds the lock (nothing touched); 64 bad arguments.
+                With --watch it keeps running (one queue; the engine stays loaded, the lock held): \
+                each file is scanned once its writer closed it (inotify) and it stayed quiet for \
+                --settle; a sweep at start, every --sweep-interval and after lost events catches the \
+                rest (journal source watch-sweep); the heartbeat file <state dir>/watch-<queue>.json \
+                is what the exporter and the stuck check read. SIGTERM/SIGINT: the files in hand \
+                finish, then exit 0; exit 2 when the queue directory goes away.
                 """)
 
         @OptionGroup var layoutOptions: LayoutOptions
@@ -54,6 +60,21 @@ extension CheckVirusScan {
         @Flag(name: .shortAndLong, help: "List every file, not only the ones needing attention.")
         var verbose = false
 
+        @Flag(name: .long, help: "Keep running: scan each file as soon as its writer closed it (inotify), sweep periodically.")
+        var watch = false
+
+        @Option(name: .long, help: ArgumentHelp("--watch: seconds a closed file must stay quiet before it is scanned.", valueName: "seconds"))
+        var settle: String = "1"
+
+        @Option(name: .long, help: ArgumentHelp("--watch: seconds between full sweeps of the queue (also at start and after lost events).", valueName: "seconds"))
+        var sweepInterval: String = "60"
+
+        @Option(name: .long, help: ArgumentHelp("--watch: seconds between writes of the heartbeat file.", valueName: "seconds"))
+        var heartbeatInterval: String = "10"
+
+        @Option(name: .long, help: ArgumentHelp("--watch: discard the first N events, then act as on an overflow (tests).", visibility: .private))
+        var dropEvents: Int = 0
+
         @Flag(name: .long, help: ArgumentHelp("Copy across filesystems even on one (tests).", visibility: .private))
         var simulateCrossDevice = false
 
@@ -74,6 +95,8 @@ extension CheckVirusScan {
                     }
                 }
                 if lock != nil && queues.count != 1 { throw ValidationError("--lock needs exactly one --queue") }
+                if watch && queues.count != 1 { throw ValidationError("--watch needs exactly one --queue (run one watcher per queue)") }
+                if watch && dryRun { throw ValidationError("--watch and --dry-run cannot be combined") }
             } catch let error as ValidationError {
                 throw error
             } catch {
@@ -104,6 +127,11 @@ extension CheckVirusScan {
                     }
                     print("over clamd's limit (kept queued): \(clamdLimit.map { "more than \($0) bytes" } ?? "none")")
                 }
+            }
+            if watch {
+                try runWatch(layout: layout, queues: queues, scanner: scanner, minimumAge: minimumAge, maximumSize: maximumSize,
+                             mover: moverOptions, clamdLimit: clamdLimit)
+                return
             }
 
             var exit = RemediationExit.ok

@@ -12,6 +12,14 @@ struct ListingOptions: ParsableArguments {
 }
 
 extension CheckMode {
+    /// Each queue's `drain --watch` heartbeat file, when there is one.
+    func watchStates(_ layout: PipelineLayout, _ queues: [QueueDefinition]) -> [(queue: String, state: Result<WatchState?, PipelineError>)] {
+        queues.map { queue in
+            let path = WatchState.path(stateDirectory: layout.stateDirectory, queue: queue.name)
+            do throws(PipelineError) { return (queue.name, .success(try WatchState.load(path: path))) } catch { return (queue.name, .failure(error)) }
+        }
+    }
+
     /// Walks every selected queue, naming each one as the watchdog's phase.
     func readQueues(_ context: CheckContext, topN: Int) throws -> (PipelineLayout, [QueueDefinition], [QueueReading]) {
         context.phase("loading the pipeline layout")
@@ -101,7 +109,9 @@ extension CheckVirusScan {
             let span = try DurationText.parse(window, option: "--window")
             let (layout, queues, readings) = try readQueues(context, topN: listing.top)
             let history = readHistory(context, layout: layout, queues: queues, window: span)
-            return StuckCheck.evaluate(readings, history: history, window: span, verbosity: context.verbosity, topN: listing.top)
+            var report = StuckCheck.evaluate(readings, history: history, window: span, verbosity: context.verbosity, topN: listing.top)
+            StuckCheck.evaluateWatchers(watchStates(layout, queues), now: context.now, into: &report)
+            return report
         }
     }
 

@@ -12,7 +12,7 @@ extension PipelineOptions {
     }
 
     /// The collectors for these options, in the order they are reported: queue, outcome, journal,
-    /// clamd, signatures, rescan.
+    /// clamd, signatures, rescan, watch.
     func makeCollectors(logger: Logger, now: Double = WallClock.now()) throws -> [any Collector] {
         let layout = try layout()
         let queues = try layout.queues(named: queue)
@@ -27,6 +27,7 @@ extension PipelineOptions {
             ClamdCollector(client: clamd),
             SignatureCollector(directory: databaseDirectory),
             RescanCollector(statePath: layout.rescanStatePath, lockPath: lock ?? Self.defaultRescanLock),
+            WatchCollector(stateDirectory: layout.stateDirectory, queues: queues.map(\.name)),
         ]
     }
 }

@@ -51,6 +51,10 @@ final class RealPipeline: @unchecked Sendable {
             {"started": \(now - 600), "databaseVersion": \(RealPipeline.dailyVersion), "filesDone": 50, "filesTotal": 200, \
             "bytesDone": 5000, "bytesTotal": 20000, "errors": 0, "detections": 1, "lastCompletedAt": \(now - 86400)}
             """.utf8).write(to: URL(fileURLWithPath: tree.root + "/state/rescan-state.json"))
+        // A drain --watch of incoming, alive (its heartbeat file).
+        try WatchState(queue: "incoming", pid: 4242, started: now - 3600, heartbeat: now - 3, heartbeatInterval: 10,
+                       lastEvent: now - 5, overflows: 1, sweeps: 60, lastSweep: now - 30, sweepFoundFiles: 2, watchFoundFiles: 40,
+                       watchedDirectories: 12, engine: "libclamav").write(path: WatchState.path(stateDirectory: tree.root + "/state", queue: "incoming"))
     }
 
     var configuration: ExporterConfiguration {

@@ -173,7 +173,7 @@ struct RulesAndDashboardTests {
     @Test func alertRulesCheckAndUnitTestsPass() throws {
         let check = try runProgram("/usr/bin/promtool", ["check", "rules", Self.rulesPath])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-        #expect(check.stdout.contains("SUCCESS: 10 rules found"))
+        #expect(check.stdout.contains("SUCCESS: 12 rules found"))
         let test = try runProgram("/usr/bin/promtool", ["test", "rules", "alerts_test.yml"], currentDirectory: repositoryRoot + "/prometheus")
         #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
         #expect(test.stdout.contains("SUCCESS"))
@@ -181,7 +181,7 @@ struct RulesAndDashboardTests {
         let tests = try String(contentsOfFile: repositoryRoot + "/prometheus/alerts_test.yml", encoding: .utf8)
         for alert in [
             "VirusScanBacklogGrowing", "VirusScanWaitHigh", "VirusScanWaitCritical", "VirusScanStuck", "ClamdDown", "ClamAVSignaturesOld",
-            "ClamAVDatabaseMismatch", "VirusScanCollectorFailing", "VirusScanExporterDown", "ClamAVNoSignatures",
+            "ClamAVDatabaseMismatch", "VirusScanCollectorFailing", "VirusScanExporterDown", "ClamAVNoSignatures", "VirusScanWatchDown", "VirusScanWatchMissingFiles",
         ] {
             #expect(tests.contains("alertname: \(alert)"), "\(alert) has no unit test")
             #expect(try String(contentsOfFile: Self.rulesPath, encoding: .utf8).contains("alert: \(alert)"))

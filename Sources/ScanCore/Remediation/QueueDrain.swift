@@ -38,6 +38,15 @@ public struct QueueDrain: Sendable {
         public var clock: @Sendable () -> Double
         /// The pipeline the journal records name (``PipelineLayout/pipelineIdentity``); nil: none.
         public var pipeline: String?
+        /// Only these queue-relative paths instead of walking the queue (`drain --watch`: the files
+        /// its events said are complete); vanished ones are left out of the report.
+        public var only: [[UInt8]]? = nil
+        /// Walked files for which this returns true are left alone this run (the watcher's files in flight).
+        public var skip: (@Sendable ([UInt8]) -> Bool)? = nil
+        /// The journal's `source` for the files this run scans.
+        public var journalSource = "drain"
+        /// Checked before each file: once true, no further file is started (the files in hand finish).
+        public var stopRequested: (@Sendable () -> Bool)? = nil
 
         public init(queue: QueueDefinition, minimumAge: Double = 10, maximumSize: Int64 = 100 << 20, jobs: Int = 2,
                     dryRun: Bool = false, lockPath: String? = nil, listDirectory: String? = nil, journalPath: String? = nil,
@@ -212,14 +221,18 @@ public struct QueueDrain: Sendable {
 
         // Walk (never following symlinks), then oldest first.
         let walked: [DrainCollector]
-        do {
-            walked = try DirectoryWalker(threads: 2, wantBirthTime: config.ageSource == .btime).walk(root: queue.incoming) { DrainCollector() }
-        } catch {
-            throw RemediationError(.io, "cannot walk queue \(queue.name): \(error)", cause: error)
+        if let only = config.only {
+            walked = [DrainCollector.collect(only, queueFD: queueFD, wantBirthTime: config.ageSource == .btime)]
+        } else {
+            do {
+                walked = try DirectoryWalker(threads: 2, wantBirthTime: config.ageSource == .btime).walk(root: queue.incoming) { DrainCollector() }
+            } catch {
+                throw RemediationError(.io, "cannot walk queue \(queue.name): \(error)", cause: error)
+            }
         }
         var candidates: [(path: [UInt8], metadata: FileMetadata)] = []
         for collector in walked {
-            candidates += collector.files
+            candidates += config.skip.map { skip in collector.files.filter { !skip($0.path) } } ?? collector.files
             for anomaly in collector.anomalies {
                 report.files.append(FileReport(relativePath: anomaly.path, size: 0, verdict: nil,
                                                disposition: .notRegular(anomaly.kind), scanSeconds: 0))
@@ -246,6 +259,7 @@ public struct QueueDrain: Sendable {
         for _ in 0..<workers {
             DispatchQueue.global().async(group: group) {
                 while true {
+                    if config.stopRequested?() == true { break }
                     let index = next.add(1, ordering: .relaxed).oldValue
                     if index >= ready.count { break }
                     let candidate = ready[index]
@@ -270,7 +284,7 @@ public struct QueueDrain: Sendable {
                         }
                         record = JournalRecord(time: now, queue: queue.name, path: file.displayPath, size: file.size,
                                                placed: placed, scanned: now, verdict: verdict.label, signature: signature,
-                                               duration: file.scanSeconds, source: "drain", engine: scanner.engineName,
+                                               duration: file.scanSeconds, source: config.journalSource, engine: scanner.engineName,
                                                action: file.disposition.label == "dropped-duplicate" ? "dropped-duplicate"
                                                    : (file.disposition.label == "moved" ? "moved" : "kept"),
                                                inode: identity.inode, device: identity.device)
@@ -482,6 +496,34 @@ struct DrainCollector: WalkVisitor {
     }
     mutating func unreadable(path: [UInt8], errno: Int32) {
         unreadable.append((path, errno))
+    }
+
+    /// What a walk would have found of `paths` alone (no symlink followed on the way).
+    static func collect(_ paths: [[UInt8]], queueFD: Int32, wantBirthTime: Bool) -> DrainCollector {
+        var collector = DrainCollector()
+        for path in paths {
+            var components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Array($0) }
+            guard let name = components.popLast() else { continue }
+            let directory: Int32
+            switch FileSystemCalls.openDirectories(beneath: queueFD, components[...], create: false) {
+            case .success(let fd): directory = fd
+            case .failure(let error):
+                if error.rawValue != ENOENT { collector.unreadable.append((path, error.rawValue)) }
+                continue
+            }
+            defer { if directory != queueFD { close(directory) } }
+            switch FileSystemCalls.withCString(name, { FileMetadata.read(directory: directory, name: $0, wantBirthTime: wantBirthTime) }) {
+            case .success(let metadata):
+                switch metadata.kind {
+                case .regular: collector.files.append((path, metadata))
+                case .directory: break
+                default: collector.anomalies.append((path, metadata.kind))
+                }
+            case .failure(let error):
+                if error.rawValue != ENOENT { collector.unreadable.append((path, error.rawValue)) }
+            }
+        }
+        return collector
     }
 }
 

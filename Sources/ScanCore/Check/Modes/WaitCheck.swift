@@ -91,6 +91,33 @@ public enum StuckCheck {
         report.results += history.problems
         return report
     }
+
+    /// The `drain --watch` heartbeats of the queues (nil: no state file, no watcher): CRITICAL when
+    /// a running watcher's heartbeat is stale (it died or hangs without having stopped cleanly).
+    public static func evaluateWatchers(_ watchers: [(queue: String, state: Result<WatchState?, PipelineError>)],
+                                        now: Double, into report: inout CheckReport) {
+        for (queue, result) in watchers {
+            switch result {
+            case .failure(let error):
+                report.results.append(CheckResult(.unknown, "\(queue) watcher: \(error.message)"))
+            case .success(nil):
+                continue
+            case .success(let state?):
+                let age = max(0, now - state.heartbeat)
+                if !state.running {
+                    report.details.append("[OK] \(queue): drain --watch stopped cleanly \(DurationText.format(age)) ago")
+                    continue
+                }
+                report.perfdata.append(PerfDatum("\(queue)_watch_heartbeat_age", age, unit: .seconds, min: 0))
+                if state.alive(now: now) {
+                    let event = state.lastEvent.map { "last event \(DurationText.format(max(0, now - $0))) ago" } ?? "no event yet"
+                    report.details.append("[OK] \(queue): drain --watch alive (pid \(state.pid), \(event), \(state.overflows) overflows, \(state.sweepFoundFiles) files found by sweeps)")
+                } else {
+                    report.results.append(CheckResult(.critical, "\(queue) watcher silent: drain --watch (pid \(state.pid)) wrote no heartbeat for \(DurationText.format(age)) (stale after \(DurationText.format(state.staleAfter))): dead or hung without stopping"))
+                }
+            }
+        }
+    }
 }
 
 /// `infected`: the number of files quarantined within the window, tested against -w/-c; they are
