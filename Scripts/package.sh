@@ -53,7 +53,9 @@ install -D -m 0755 "$bin/virus_scan_exporter" "$root/usr/bin/virus_scan_exporter
 for command in check_virus_scan virus_scan_exporter; do
   page=$(find "$manuals" -name "$command.1" | head -n 1)
   [ -n "$page" ] || { echo "package: generate-manual wrote no $command.1 under $manuals" >&2; exit 1; }
-  install -D -m 0644 "$page" "$root/usr/share/man/man1/$command.1"
+  # A blank line in a --help discussion is an mdoc warning (lintian groff-message): a paragraph break.
+  install -d "$root/usr/share/man/man1"
+  sed 's/^$/.Pp/' "$page" >"$root/usr/share/man/man1/$command.1"
   exe="$bin/$command"
   install -d "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions" \
     "$root/usr/share/fish/vendor_completions.d"

@@ -26,7 +26,8 @@ struct PackagingCLITests {
         // --root: the standard layout under it (no mail queue), the file is not read.
         let moved = try Plugin.run(tree.args("backlog"), environment: environment(config: config))
         #expect(moved.perf("mail_files") == nil, "\(moved)")
-        #expect(moved.perf("incoming_files") != nil, "\(moved)")
+        #expect(moved.exitCode == 2, "\(moved)")
+        #expect(moved.statusLine.contains("queue directory \(tree.root)/incoming does not exist"), "\(moved)")
 
         // An unreadable default is an error, not a silent fallback.
         try "queues: []\n".write(toFile: config, atomically: true, encoding: .utf8)
