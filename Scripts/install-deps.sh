@@ -10,6 +10,7 @@ packages=(
   zip unzip                                                 # building archive fixtures
   time                                                      # /usr/bin/time -v for peak RSS in Benchmarks/
   dnsmasq-base                                              # a real DNS server for the TXT (current.cvd.clamav.net) tests
+  debhelper dpkg-dev lintian man-db systemd curl            # Scripts/package.sh and package-test.sh (the .deb)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -38,8 +38,9 @@ struct CheckVirusScan: ParsableCommand {
 
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        if let first = arguments.first, remediation.contains(where: { $0._commandName == first }) {
-            // Remediation commands keep ArgumentParser's behaviour (stderr, usage exit codes).
+        if let first = arguments.first, remediation.contains(where: { $0._commandName == first }) || isToolingRequest(first) {
+            // Remediation commands keep ArgumentParser's behaviour (stderr, usage exit codes), and so
+            // do the shell-completion and manual-page requests of the packaging.
             do {
                 var command = try parseAsRoot(arguments)
                 try command.run()
@@ -51,6 +52,12 @@ struct CheckVirusScan: ParsableCommand {
         let output = pluginOutput(arguments)
         output.write()
         Glibc.exit(output.exitCode)
+    }
+
+    /// ArgumentParser's own requests, answered by it (exit 0): completion scripts for bash/zsh/fish
+    /// and the help dump swift-argument-parser's `generate-manual` plugin turns into the man page.
+    static func isToolingRequest(_ argument: String) -> Bool {
+        ["--generate-completion-script", "--experimental-dump-help"].contains { argument == $0 || argument.hasPrefix($0 + "=") }
     }
 
     /// The plugin's answer for `arguments` (argv without the program name).

@@ -6,7 +6,7 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Root of the pipeline tree (default \(PipelineLayout.defaultRoot)).", valueName: "dir"))
     var root: String?
 
-    @Option(name: .long, help: ArgumentHelp("YAML configuration file naming the queues and trees.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file naming the queues and trees (default \(PipelineLayout.defaultConfigFile) when it exists and --root is not given).", valueName: "file"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("Where the scan journal and the rescan state are kept (default \(PipelineLayout.defaultStateDirectory)).", valueName: "dir"))
@@ -53,7 +53,7 @@ struct CommonOptions: ParsableArguments {
 
     /// The pipeline layout from `--config`/`--root`/`--state-dir`/`--age-source`.
     func layout() throws -> PipelineLayout {
-        var layout = try PipelineLayout.load(configFile: config, root: root, stateDirectory: stateDir)
+        var layout = try PipelineLayout.load(configFile: PipelineLayout.configFile(given: config, root: root), root: root, stateDirectory: stateDir)
         if let ageSource { layout.ageSource = ageSource }
         return layout
     }

@@ -23,7 +23,7 @@ struct LayoutOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Root of the pipeline tree (default \(PipelineLayout.defaultRoot)).", valueName: "dir"))
     var root: String?
 
-    @Option(name: .long, help: ArgumentHelp("YAML configuration file naming the queues and trees.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file naming the queues and trees (default \(PipelineLayout.defaultConfigFile) when it exists and --root is not given).", valueName: "file"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("Where the scan journal is kept (default \(PipelineLayout.defaultStateDirectory)).", valueName: "dir"))
@@ -33,7 +33,7 @@ struct LayoutOptions: ParsableArguments {
     var queues: [String] = []
 
     func layout() throws -> PipelineLayout {
-        try PipelineLayout.load(configFile: config, root: root, stateDirectory: stateDir)
+        try PipelineLayout.load(configFile: PipelineLayout.configFile(given: config, root: root), root: root, stateDirectory: stateDir)
     }
 }
 

@@ -7,7 +7,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Root of the pipeline tree (default \(PipelineLayout.defaultRoot)).")
     var root: String?
 
-    @Option(help: "Pipeline config file (YAML).")
+    @Option(help: "Pipeline config file (YAML; default \(PipelineLayout.defaultConfigFile) when it exists and --root is not given).")
     var config: String?
 
     @Option(name: .customLong("state-dir"), help: "Where the scan journal and rescan state live (default \(PipelineLayout.defaultStateDirectory)).")
@@ -38,6 +38,6 @@ struct PipelineOptions: ParsableArguments {
     }
 
     func layout() throws -> PipelineLayout {
-        try PipelineLayout.load(configFile: config, root: root, stateDirectory: stateDirectory)
+        try PipelineLayout.load(configFile: PipelineLayout.configFile(given: config, root: root), root: root, stateDirectory: stateDirectory)
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Yams
 
 /// One queue of the pipeline: where uploads wait and where the scanner moves them.
@@ -83,6 +86,24 @@ public struct PipelineLayout: Sendable, Hashable {
                             clean: join(root, "draft-clean"), infected: join(root, "draft-infected"),
                             lock: "/var/run/virus_scan/incoming-draft.lock"),
         ])
+    }
+
+    /// The layout file a package installs (`/etc/virus-scan.yml`), read by every command when it
+    /// exists and neither `--config` nor `--root` is given.
+    public static let defaultConfigFile = "/etc/virus-scan.yml"
+    /// Names another default layout file (empty: none), e.g. `VIRUS_SCAN_CONFIG= swift test`.
+    public static let configFileEnvironmentVariable = "VIRUS_SCAN_CONFIG"
+
+    /// The config file a command reads: `given` (`--config`) when there is one; else, unless `root`
+    /// (`--root`) is given, the default layout file (`VIRUS_SCAN_CONFIG` or `/etc/virus-scan.yml`)
+    /// if it exists; else none (the standard layout, moved by `root`).
+    public static func configFile(given: String?, root: String?,
+                                  environment: (String) -> String? = { getenv($0).map { String(cString: $0) } },
+                                  exists: (String) -> Bool = { access($0, F_OK) == 0 }) -> String? {
+        if let given { return given }
+        guard root == nil else { return nil }
+        let path = environment(configFileEnvironmentVariable) ?? defaultConfigFile
+        return !path.isEmpty && exists(path) ? path : nil
     }
 
     /// The layout every command uses: the config file if given (else the standard layout), with
