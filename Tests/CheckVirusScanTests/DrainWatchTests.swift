@@ -169,12 +169,15 @@ struct DrainWatchTests {
         for (index, name) in names.enumerated() {
             _ = try setup.tree.file(Array("uploads/incoming/-d\n\(index)/".utf8) + name, contents: Self.randomBytes(1000 + index, seed: UInt64(index)))
         }
-        #expect(Self.waitFor(15) { setup.hashes(setup.incoming).isEmpty })
-        for (index, name) in names.enumerated() {
+        func inClean(_ index: Int, _ name: [UInt8]) -> Bool {
             var info = stat()
             let path = Array((setup.clean + "/-d\n\(index)/").utf8) + name + [0]
-            let found = path.withUnsafeBufferPointer { $0.baseAddress!.withMemoryRebound(to: CChar.self, capacity: path.count) { lstat($0, &info) } }
-            #expect(found == 0, "\(PathEscaping.display(name)) not in clean")
+            return path.withUnsafeBufferPointer { $0.baseAddress!.withMemoryRebound(to: CChar.self, capacity: path.count) { lstat($0, &info) } } == 0
+        }
+        #expect(Self.waitFor(15) { names.enumerated().allSatisfy { inClean($0.offset, $0.element) } })
+        #expect(setup.hashes(setup.incoming).isEmpty)
+        for (index, name) in names.enumerated() {
+            #expect(inClean(index, name), "\(PathEscaping.display(name)) not in clean")
         }
         #expect(Self.stop(process) == 0)
         #expect(Self.journal(setup).count == names.count)

@@ -12,6 +12,10 @@ import Testing
 struct ExporterAppTests {
     func config(_ tree: PipelineTree) -> ExporterConfiguration {
         var config = ExporterConfiguration()
+        // These tests check what is served, not the deadlines (AbuseTests do): on a loaded CI machine a
+        // keep-alive client can pause over 5 s between requests, and a walk can take over 8 s.
+        config.headerTimeout = .seconds(120)
+        config.scrapeTimeout = .seconds(120)
         config.collectors = [
             QueueCollector(queues: tree.layout.queues),
             OutcomeCollector(queues: tree.layout.queues, tracker: ProcessedTracker(countSince: WallClock.now() - 5)),

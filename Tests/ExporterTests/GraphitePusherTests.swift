@@ -27,7 +27,9 @@ struct GraphitePusherTests {
         // Carbon down: the push fails fast and nothing crashes.
         let start = ContinuousClock.now
         #expect(await pusher.pushOnce() == false)
-        #expect(ContinuousClock.now - start < .seconds(3))
+        // Bounded by the push timeout (3 s), not hung: the slack is for the scrape before the connect,
+        // which waits for a cooperative-pool thread while 390 other tests run on two cores.
+        #expect(ContinuousClock.now - start < .seconds(15))
 
         try await carbon.start()
         let t0 = Int(WallClock.now())

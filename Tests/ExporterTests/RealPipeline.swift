@@ -59,6 +59,10 @@ final class RealPipeline: @unchecked Sendable {
 
     var configuration: ExporterConfiguration {
         var config = ExporterConfiguration()
+        // These tests check what is served, not the deadlines (AbuseTests do): on a loaded CI machine a
+        // keep-alive client can pause over 5 s between requests, and a walk can take over 8 s.
+        config.headerTimeout = .seconds(120)
+        config.scrapeTimeout = .seconds(120)
         config.collectors = collectors
         return config
     }
