@@ -50,7 +50,7 @@ awk -v b="$bytes" -v n="$RECORDS" 'BEGIN { printf "(a) %d records: %d bytes (%.1
 # (b) the last 10 minutes
 NOW=$(date +%s)
 SINCE=$((NOW - 600))
-ours_count=$("$BIN" wait --root "$ROOT" --state-dir "$WORK/state" --now "$NOW" -w 20m -c 40m | head -1 | sed -n 's/.*processed=\([0-9]*\).*/\1/p')
+ours_count=$("$BIN" wait --root "$ROOT" --state-dir "$WORK/state" --now "$NOW" -w 20m -c 40m | head -1 | sed -n "s/.*'processed'=\([0-9]*\).*/\1/p")
 peer_count=$(jq -c "select(.scanned >= $SINCE and .scanned <= $NOW)" "$WORK/state/journal.jsonl" | wc -l)
 echo "(b) records in the last 10 min: check_virus_scan wait counts ${ours_count:-?}, jq finds $peer_count"
 ours_ms=() peer_ms=()
