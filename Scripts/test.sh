@@ -7,15 +7,17 @@ bash Scripts/install-deps.sh || exit 1
 log=$(mktemp /tmp/virus-scan-tests.XXXXXX)
 # VIRUS_SCAN_CONFIG empty: no test reads this machine's /etc/virus-scan.yml (every test passes
 # --config or --root anyway).
-# The two load generators (5,000 plugin runs; 700 sockets against the exporter) run on their own
-# afterwards, so the timing-sensitive suites do not share the two cores with them.
-heavy='ArgvFuzzTests|AbuseTests'
-VIRUS_SCAN_CONFIG= swift test --skip "$heavy" 2>&1 | tee "$log"
+# Passes: most suites together; then, each on its own, the suites that are timing-sensitive to the
+# rest (the exporter's in-process servers read-time-out when the whole suite shares the two cores
+# with them — under investigation, see the session-3 note), the two load generators (700 sockets
+# against the exporter; 5,000 plugin runs) and the watcher's timing tests.
+VIRUS_SCAN_CONFIG= swift test --skip 'ExporterTests\.|ArgvFuzzTests|DrainWatchTests' 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-for suite in AbuseTests ArgvFuzzTests; do   # one at a time: each is timing-sensitive to the other
-  VIRUS_SCAN_CONFIG= swift test --skip-build --filter "$suite" 2>&1 | tee -a "$log"
-  heavy_status=${PIPESTATUS[0]}
-  [ "$status" -eq 0 ] && status=$heavy_status
+for pass in "--filter ExporterTests\. --skip AbuseTests" "--filter AbuseTests" "--filter DrainWatchTests" "--filter ArgvFuzzTests"; do
+  # shellcheck disable=SC2086
+  VIRUS_SCAN_CONFIG= swift test --skip-build $pass 2>&1 | tee -a "$log"
+  pass_status=${PIPESTATUS[0]}
+  [ "$status" -eq 0 ] && status=$pass_status
 done
 # The Debian package, after the tests: built, installed, run through icinga2 and purged (its own
 # "package-test: N passed, M failed" line comes before the closing line).
