@@ -107,3 +107,23 @@ exec 3<>"/dev/tcp/127.0.0.1/$port"
 printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
 sed '1,/^\r$/d' <&3 | grep -v '^# HELP'
 exec 3>&-
+echo
+echo "==> the on-call status page: http://127.0.0.1:$port/ (and /status.json). Its states and the fix to run:"
+echo
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf 'GET /status.json HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n' >&3
+sed '1,/^\r$/d' <&3 | python3 -c '
+import json, sys
+status = json.load(sys.stdin)
+print("pipeline:", status["state"])
+for part in [p for q in status["queues"] for p in q["parts"]] + status["services"]:
+    if part["state"] != "OK":
+        print("  %s %s%s: %s" % (part["state"], part["mode"], " of " + part["queue"] if part.get("queue") else "", part["summary"]))
+        if part.get("runbook"): print("    $ " + part["runbook"]["command"])
+'
+exec 3>&-
+if [ -n "${DEMO_KEEP:-}" ]; then
+  echo
+  echo "DEMO_KEEP is set: the exporter keeps serving http://127.0.0.1:$port/ until you press Enter."
+  read -r _
+fi

@@ -11,6 +11,7 @@ packages=(
   time                                                      # /usr/bin/time -v for peak RSS in Benchmarks/
   dnsmasq-base                                              # a real DNS server for the TXT (current.cvd.clamav.net) tests
   debhelper dpkg-dev lintian man-db systemd curl            # Scripts/package.sh and package-test.sh (the .deb)
+  chromium fonts-dejavu-core                                # headless Chromium for the status page test (DOM and screenshot)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -16,12 +16,12 @@ extension CheckVirusScan {
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("age: critical range (seconds).", valueName: "range")) var ageCritical: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("wait: warning range (seconds).", valueName: "range")) var waitWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("wait: critical range (seconds).", valueName: "range")) var waitCritical: String?
-        @Option(name: .long, help: ArgumentHelp("wait: the percentile tested.", valueName: "p")) var percentile: Double = 90
-        @Option(name: .long, help: ArgumentHelp("wait: how far back processed files count.", valueName: "duration")) var waitWindow: String = "10m"
-        @Option(name: .long, help: ArgumentHelp("stuck: how long a file may wait while nothing is processed.", valueName: "duration")) var stuckWindow: String = "30m"
+        @Option(name: .long, help: ArgumentHelp("wait: the percentile tested (default: the layout file's thresholds.wait.percentile, else 90).", valueName: "p")) var percentile: Double?
+        @Option(name: .long, help: ArgumentHelp("wait: how far back processed files count (default: thresholds.wait.window, else 10m).", valueName: "duration")) var waitWindow: String?
+        @Option(name: .long, help: ArgumentHelp("stuck: how long a file may wait while nothing is processed (default: thresholds.stuck.window, else 30m).", valueName: "duration")) var stuckWindow: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("infected: warning range (files).", valueName: "range")) var infectedWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("infected: critical range (files).", valueName: "range")) var infectedCritical: String?
-        @Option(name: .long, help: ArgumentHelp("infected: how far back quarantined files count.", valueName: "duration")) var infectedWindow: String = "24h"
+        @Option(name: .long, help: ArgumentHelp("infected: how far back quarantined files count (default: thresholds.infected.window, else 24h).", valueName: "duration")) var infectedWindow: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: warning range for the queue length.", valueName: "range")) var clamdWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: critical range for the queue length.", valueName: "range")) var clamdCritical: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: warning range for the daily database age (seconds).", valueName: "range")) var signaturesWarning: String?
@@ -36,15 +36,28 @@ extension CheckVirusScan {
                 throw CheckError(.invalidArgument, "--skip: unknown mode '\(name)' (one of \(Self.parts.joined(separator: ", ")))")
             }
             func wanted(_ name: String) -> Bool { !skip.contains(name) }
-            let backlog = try Thresholds(warning: backlogWarning, critical: backlogCritical, warningOption: "--backlog-warning", criticalOption: "--backlog-critical")
-            let age = try Thresholds(warning: ageWarning, critical: ageCritical, unit: .seconds, warningOption: "--age-warning", criticalOption: "--age-critical")
-            let wait = try Thresholds(warning: waitWarning, critical: waitCritical, unit: .seconds, warningOption: "--wait-warning", criticalOption: "--wait-critical")
-            let infected = try Thresholds(warning: infectedWarning, critical: infectedCritical, warningOption: "--infected-warning", criticalOption: "--infected-critical")
-            let clamdRanges = try Thresholds(warning: clamdWarning, critical: clamdCritical, warningOption: "--clamd-warning", criticalOption: "--clamd-critical")
-            let signatures = try Thresholds(warning: signaturesWarning, critical: signaturesCritical, unit: .seconds, warningOption: "--signatures-warning", criticalOption: "--signatures-critical")
-            let waitSpan = try DurationText.parse(waitWindow, option: "--wait-window")
-            let stuckSpan = try DurationText.parse(stuckWindow, option: "--stuck-window")
-            let infectedSpan = try DurationText.parse(infectedWindow, option: "--infected-window")
+            // A mode whose ranges, window or percentile are not given takes the layout file's
+            // `thresholds:` (PipelineThresholds), as the mode run on its own does.
+            let configured = (try? common.layout())?.thresholds
+            func ranges(_ warning: String?, _ critical: String?, _ unit: ThresholdRange.Unit, _ option: String,
+                        _ fallback: Thresholds?) throws(CheckError) -> Thresholds {
+                if warning == nil && critical == nil, let fallback { return fallback }
+                return try Thresholds(warning: warning, critical: critical, unit: unit, warningOption: "--\(option)-warning", criticalOption: "--\(option)-critical")
+            }
+            func span(_ text: String?, _ option: String, _ fallback: Double?, _ standard: Double) throws(CheckError) -> Double {
+                guard let text else { return fallback ?? standard }
+                return try DurationText.parse(text, option: option)
+            }
+            let backlog = try ranges(backlogWarning, backlogCritical, .plain, "backlog", configured?.backlog)
+            let age = try ranges(ageWarning, ageCritical, .seconds, "age", configured?.age)
+            let wait = try ranges(waitWarning, waitCritical, .seconds, "wait", configured?.wait)
+            let infected = try ranges(infectedWarning, infectedCritical, .plain, "infected", configured?.infected)
+            let clamdRanges = try ranges(clamdWarning, clamdCritical, .plain, "clamd", configured?.clamd)
+            let signatures = try ranges(signaturesWarning, signaturesCritical, .seconds, "signatures", configured?.signatures)
+            let waitSpan = try span(waitWindow, "--wait-window", configured?.waitWindow, 600)
+            let stuckSpan = try span(stuckWindow, "--stuck-window", configured?.stuckWindow, 1800)
+            let infectedSpan = try span(infectedWindow, "--infected-window", configured?.infectedWindow, 86400)
+            let percentile = self.percentile ?? configured?.waitPercentile ?? 90
             guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
             guard percentile > 0, percentile <= 100 else {
                 throw CheckError(.invalidArgument, "--percentile: must be more than 0 and at most 100, got \(PerfDatum.format(percentile))")

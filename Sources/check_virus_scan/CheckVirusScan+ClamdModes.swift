@@ -61,7 +61,7 @@ extension CheckVirusScan {
         @OptionGroup var clamdConfig: ClamdConfigOptions
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            let ranges = try thresholds.thresholds(.plain)
+            let ranges = try thresholds.thresholds(.plain, configured: (try? common.layout())?.thresholds?.clamd)
             let (client, name) = try clamd.client(common)
             context.phase("waiting for clamd \(name) to answer PING")
             let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
@@ -110,7 +110,7 @@ extension CheckVirusScan {
         var minSignatures: Int = SignaturesCheck.defaultMinimumSignatures
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            let ranges = try thresholds.thresholds(.seconds)
+            let ranges = try thresholds.thresholds(.seconds, configured: (try? common.layout())?.thresholds?.signatures)
             guard (0...1_000_000).contains(maxBehind) else { throw CheckError(.invalidArgument, "--max-behind: must be 0 to 1000000, got \(maxBehind)") }
             guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
             context.phase("reading the signature database headers in \(common.databaseDir)")

@@ -52,8 +52,8 @@ extension CheckVirusScan {
         @OptionGroup var listing: ListingOptions
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            let ranges = try thresholds.thresholds(.plain)
-            let (_, _, readings) = try readQueues(context, topN: listing.top)
+            let (layout, _, readings) = try readQueues(context, topN: listing.top)
+            let ranges = try thresholds.thresholds(.plain, configured: layout.thresholds?.backlog)
             return BacklogCheck.evaluate(readings, thresholds: ranges, verbosity: context.verbosity, topN: listing.top)
         }
     }
@@ -66,8 +66,8 @@ extension CheckVirusScan {
         @OptionGroup var listing: ListingOptions
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            let ranges = try thresholds.thresholds(.seconds)
-            let (_, _, readings) = try readQueues(context, topN: listing.top)
+            let (layout, _, readings) = try readQueues(context, topN: listing.top)
+            let ranges = try thresholds.thresholds(.seconds, configured: layout.thresholds?.age)
             return AgeCheck.evaluate(readings, thresholds: ranges, verbosity: context.verbosity, topN: listing.top)
         }
     }
@@ -78,19 +78,21 @@ extension CheckVirusScan {
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var listing: ListingOptions
-        @Option(name: .long, help: ArgumentHelp("The percentile tested (0 < p <= 100).", valueName: "p"))
-        var percentile: Double = 90
-        @Option(name: .long, help: ArgumentHelp("How far back processed files count.", valueName: "duration"))
-        var window: String = "10m"
+        @Option(name: .long, help: ArgumentHelp("The percentile tested (0 < p <= 100; default: the layout file's thresholds.wait.percentile, else 90).", valueName: "p"))
+        var percentile: Double?
+        @Option(name: .long, help: ArgumentHelp("How far back processed files count (default: the layout file's thresholds.wait.window, else 10m).", valueName: "duration"))
+        var window: String?
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            let ranges = try thresholds.thresholds(.seconds)
-            let span = try DurationText.parse(window, option: "--window")
+            context.phase("loading the pipeline layout")
+            let layout = try common.layout()
+            let ranges = try thresholds.thresholds(.seconds, configured: layout.thresholds?.wait)
+            let span = try window.map { (text: String) throws(CheckError) -> Double in try DurationText.parse(text, option: "--window") }
+                ?? layout.thresholds?.waitWindow ?? 600
+            let percentile = self.percentile ?? layout.thresholds?.waitPercentile ?? 90
             guard percentile.isFinite, percentile > 0, percentile <= 100 else {
                 throw CheckError(.invalidArgument, "--percentile: must be more than 0 and at most 100, got \(PerfDatum.format(percentile))")
             }
-            context.phase("loading the pipeline layout")
-            let layout = try common.layout()
             let queues = try common.selectedQueues(layout)
             let history = readHistory(context, layout: layout, queues: queues, window: span)
             return WaitCheck.evaluate(history, window: span, percentile: percentile, thresholds: ranges, verbosity: context.verbosity, topN: listing.top)
@@ -102,12 +104,14 @@ extension CheckVirusScan {
             abstract: "CRITICAL when a file has waited longer than --window and nothing was processed within it.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var listing: ListingOptions
-        @Option(name: .long, help: ArgumentHelp("How long a file may wait while nothing is processed.", valueName: "duration"))
-        var window: String = "30m"
+        @Option(name: .long, help: ArgumentHelp("How long a file may wait while nothing is processed (default: the layout file's thresholds.stuck.window, else 30m).", valueName: "duration"))
+        var window: String?
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            let span = try DurationText.parse(window, option: "--window")
+            if let window { _ = try DurationText.parse(window, option: "--window") }
             let (layout, queues, readings) = try readQueues(context, topN: listing.top)
+            let span = try window.map { (text: String) throws(CheckError) -> Double in try DurationText.parse(text, option: "--window") }
+                ?? layout.thresholds?.stuckWindow ?? 1800
             let history = readHistory(context, layout: layout, queues: queues, window: span)
             var report = StuckCheck.evaluate(readings, history: history, window: span, verbosity: context.verbosity, topN: listing.top)
             StuckCheck.evaluateWatchers(watchStates(layout, queues), now: context.now, into: &report)
@@ -121,14 +125,16 @@ extension CheckVirusScan {
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var listing: ListingOptions
-        @Option(name: .long, help: ArgumentHelp("How far back quarantined files count.", valueName: "duration"))
-        var window: String = "24h"
+        @Option(name: .long, help: ArgumentHelp("How far back quarantined files count (default: the layout file's thresholds.infected.window, else 24h).", valueName: "duration"))
+        var window: String?
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            let ranges = try thresholds.thresholds(.plain)
-            let span = try DurationText.parse(window, option: "--window")
+            if let window { _ = try DurationText.parse(window, option: "--window") }
             context.phase("loading the pipeline layout")
             let layout = try common.layout()
+            let ranges = try thresholds.thresholds(.plain, configured: layout.thresholds?.infected)
+            let span = try window.map { (text: String) throws(CheckError) -> Double in try DurationText.parse(text, option: "--window") }
+                ?? layout.thresholds?.infectedWindow ?? 86400
             let queues = try common.selectedQueues(layout)
             let history = readHistory(context, layout: layout, queues: queues, window: span, outcomes: [.infected])
             return InfectedCheck.evaluate(history, window: span, thresholds: ranges, verbosity: context.verbosity, topN: listing.top, now: context.now)

@@ -83,4 +83,10 @@ struct ThresholdOptions: ParsableArguments {
     func thresholds(_ unit: ThresholdRange.Unit) throws(CheckError) -> Thresholds {
         try Thresholds(warning: warning, critical: critical, unit: unit)
     }
+
+    /// The ranges given, or, when neither -w nor -c is, the layout file's `thresholds:` for the mode.
+    func thresholds(_ unit: ThresholdRange.Unit, configured: Thresholds?) throws(CheckError) -> Thresholds {
+        if warning == nil && critical == nil, let configured { return configured }
+        return try thresholds(unit)
+    }
 }

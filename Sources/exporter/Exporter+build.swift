@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -26,14 +27,22 @@ struct ExporterConfiguration: Sendable {
     /// Called with the bound port once the server listens.
     var onServerRunning: @Sendable (Int) async -> Void = { _ in }
     var clock: @Sendable () -> Double = { WallClock.now() }
+    /// The status page's sources (`/`, `/status.json`); nil serves the plain landing page.
+    var status: StatusSources?
+    /// Seconds between the status gatherings that feed the page's charts.
+    var statusInterval: Duration = .seconds(60)
+    /// Points the charts keep (``StatusHistory``).
+    var statusHistory: Int = StatusHistory.defaultCapacity
+    /// A page request reuses a status gathered less than this many seconds ago.
+    var statusMaxAge: Double = 10
 }
 
 /// The paths served; any method but GET and HEAD on them is 405.
-let servedPaths: Set<String> = ["/metrics", "/", "/-/healthy"]
+let servedPaths: Set<String> = ["/metrics", "/", "/status.json", "/status.css", "/-/healthy"]
 
-/// The routes: `/metrics`, `/`, `/-/healthy` (GET, and HEAD: the same head, no body; other methods
-/// 405 with `Allow`). Everything else is 404.
-func buildRouter(scraper: Scraper, logger: Logger) -> Router<BasicRequestContext> {
+/// The routes: `/metrics`, `/` (the status page), `/status.json`, `/status.css`, `/-/healthy` (GET,
+/// and HEAD: the same head, no body; other methods 405 with `Allow`). Everything else is 404.
+func buildRouter(scraper: Scraper, status board: StatusBoard? = nil, logger: Logger) -> Router<BasicRequestContext> {
     let router = Router(options: .autoGenerateHeadEndpoints)
     router.add(middleware: MethodNotAllowedMiddleware(paths: servedPaths))
     router.get("metrics") { _, _ -> Response in
@@ -48,12 +57,21 @@ func buildRouter(scraper: Scraper, logger: Logger) -> Router<BasicRequestContext
             body: .init(byteBuffer: ByteBuffer(string: text))
         )
     }
-    router.get("/") { _, _ -> Response in
-        Response(
-            status: .ok,
-            headers: [.contentType: "text/html; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: landingPage))
-        )
+    router.get("/") { request, _ -> Response in
+        guard let board else {
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: landingPage)))
+        }
+        let refresh = request.uri.queryParameters.get("refresh").flatMap { Int($0) }.map { min(max($0, 10), 3600) }
+        let page = StatusPage.render(await board.current(), refresh: refresh)
+        return Response(status: .ok, headers: statusHeaders("text/html; charset=utf-8"), body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+    router.get("status.json") { _, _ -> Response in
+        guard let board else { return Response(status: .notFound) }
+        let json = (try? statusEncoder().encode(await board.current())) ?? Data("{}".utf8)
+        return Response(status: .ok, headers: statusHeaders("application/json"), body: .init(byteBuffer: ByteBuffer(bytes: json)))
+    }
+    router.get("status.css") { _, _ -> Response in
+        Response(status: .ok, headers: statusHeaders("text/css; charset=utf-8"), body: .init(byteBuffer: ByteBuffer(string: StatusPage.stylesheet)))
     }
     router.get("-/healthy") { _, _ -> Response in
         Response(
@@ -63,6 +81,23 @@ func buildRouter(scraper: Scraper, logger: Logger) -> Router<BasicRequestContext
         )
     }
     return router
+}
+
+/// The status page's headers: its content type, the strict CSP, no sniffing, no framing, no caching.
+func statusHeaders(_ contentType: String) -> HTTPFields {
+    [
+        .contentType: contentType,
+        .contentSecurityPolicy: StatusPage.contentSecurityPolicy,
+        .init("X-Content-Type-Options")!: "nosniff",
+        .init("Referrer-Policy")!: "no-referrer",
+        .cacheControl: "no-store",
+    ]
+}
+
+func statusEncoder() -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return encoder
 }
 
 let landingPage = """
@@ -91,8 +126,10 @@ func buildApplication(config: ExporterConfiguration, logger: Logger = Logger(lab
 }
 
 func buildApplication(config: ExporterConfiguration, scraper: Scraper, logger: Logger) -> some ApplicationProtocol {
-    let router = buildRouter(scraper: scraper, logger: logger)
+    let board = config.status.map { StatusBoard(sources: $0, history: StatusHistory(capacity: config.statusHistory), maxAge: config.statusMaxAge, clock: config.clock) }
+    let router = buildRouter(scraper: scraper, status: board, logger: logger)
     var services: [any Service] = []
+    if let board { services.append(StatusSampler(board: board, interval: config.statusInterval, logger: logger)) }
     if let graphite = config.graphite {
         services.append(GraphitePusher(configuration: graphite, scraper: scraper, clock: config.clock, logger: logger))
     }

@@ -46,6 +46,15 @@ struct Exporter: AsyncParsableCommand {
     @Option(name: .customLong("graphite.prefix"), help: "Graphite path prefix (default virus_scan.<host>).")
     var graphitePrefix: String?
 
+    @Option(name: .customLong("status.interval"), help: "Seconds between the status gatherings behind the status page's charts.")
+    var statusInterval: Double = 60
+
+    @Option(name: .customLong("status.history"), help: "Points the status page's charts keep (1440 at one a minute: 24 hours).")
+    var statusHistory: Int = StatusHistory.defaultCapacity
+
+    @Option(name: .customLong("status.max-age"), help: "Seconds a gathered status serves page requests before the next request gathers again (0: every request).")
+    var statusMaxAge: Double = 10
+
     @Option(name: .customLong("log.level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -60,6 +69,9 @@ struct Exporter: AsyncParsableCommand {
         guard idleTimeout > 0, idleTimeout <= 86400 else { throw ValidationError("--web.idle-timeout must be positive (at most 86400)") }
         guard headerTimeout > 0, headerTimeout <= 3600 else { throw ValidationError("--web.header-timeout must be positive (at most 3600)") }
         guard scrapeTimeout > 0, scrapeTimeout <= 3600 else { throw ValidationError("--scrape.timeout must be positive (at most 3600)") }
+        guard statusInterval >= 1, statusInterval <= 86400 else { throw ValidationError("--status.interval must be between 1 and 86400 seconds") }
+        guard statusMaxAge >= 0, statusMaxAge <= 3600 else { throw ValidationError("--status.max-age must be between 0 and 3600 seconds") }
+        guard (1...100_000).contains(statusHistory) else { throw ValidationError("--status.history must be between 1 and 100000 points") }
         guard graphiteInterval > 0 else { throw ValidationError("--graphite.interval must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log.level '\(logLevel)'") }
     }
@@ -86,6 +98,10 @@ struct Exporter: AsyncParsableCommand {
         config.headerTimeout = .milliseconds(Int64(headerTimeout * 1000))
         config.scrapeTimeout = .milliseconds(Int64(scrapeTimeout * 1000))
         config.collectors = try pipeline.makeCollectors(logger: logger)
+        config.status = try pipeline.statusSources()
+        config.statusInterval = .milliseconds(Int64(statusInterval * 1000))
+        config.statusHistory = statusHistory
+        config.statusMaxAge = statusMaxAge
         if let graphiteAddress, let address = ListenAddress(parsing: graphiteAddress) {
             config.graphite = GraphiteConfiguration(
                 host: address.host, port: address.port,

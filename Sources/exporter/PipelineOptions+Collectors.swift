@@ -30,4 +30,18 @@ extension PipelineOptions {
             WatchCollector(stateDirectory: layout.stateDirectory, queues: queues.map(\.name)),
         ]
     }
+
+    /// What the status page looks at, and the options its runbook commands repeat.
+    func statusSources() throws -> StatusSources {
+        let layout = try layout()
+        var commandOptions: [String] = []
+        if let config { commandOptions += ["--config", config] }
+        if let root { commandOptions += ["--root", root] }
+        if let stateDirectory { commandOptions += ["--state-dir", stateDirectory] }
+        let clamdOptions = tcp.map { ["--tcp", $0] } ?? ["--socket", socket ?? Self.defaultSocket]
+        let clamd = ClamdClient(endpoint: try clamdEndpoint(), timeouts: .init(connect: .seconds(2), command: .seconds(5), scan: .seconds(5)))
+        return StatusSources(layout: layout, queues: try layout.queues(named: queue), clamd: clamd, databaseDirectory: databaseDirectory,
+                             rescanLock: lock ?? Self.defaultRescanLock, commandOptions: commandOptions, clamdOptions: clamdOptions,
+                             threads: threads)
+    }
 }

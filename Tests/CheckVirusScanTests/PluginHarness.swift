@@ -47,6 +47,9 @@ enum Plugin {
         return candidates[0] + "/check_virus_scan"
     }()
 
+    /// `virus_scan_exporter`, built beside the plugin.
+    static var exporterBinary: String { (binary as NSString).deletingLastPathComponent + "/virus_scan_exporter" }
+
     /// Runs the plugin; kills it after `limit` seconds (the test then fails on the exit code).
     /// Spawned with posix_spawn (ChildProcess), never Foundation's Process: see ChildProcess.
     static func run(_ arguments: [String], limit: Double = 30, environment: [String: String]? = nil) throws -> Run {

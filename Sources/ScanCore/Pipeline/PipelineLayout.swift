@@ -57,6 +57,9 @@ public struct PipelineLayout: Sendable, Hashable {
     public var ageSource: AgeSource
     /// The temp directory used by the manual clear-queue procedure.
     public var temp: String
+    /// The layout file's `thresholds:` section (nil when it has none): what the check uses for a
+    /// mode whose ranges are not given on the command line, and what the status page judges by.
+    public var thresholds: PipelineThresholds?
     /// The trees (``LayoutValidation/Tree/label``) the config wrote as absolute paths: only these
     /// may resolve outside the root.
     var writtenAbsolute: [String: Bool] = [:]
@@ -184,6 +187,9 @@ public struct PipelineLayout: Sendable, Hashable {
         if let list = file.listDir { layout.listDirectory = join(root, list) }
         if let temp = file.temp { layout.temp = join(root, temp) }
         if let source = file.ageSource { layout.ageSource = source }
+        if let table = file.thresholds {
+            do throws(CheckError) { layout.thresholds = try PipelineThresholds.parse(table) } catch { throw invalid(error.message) }
+        }
         for (label, value) in written where label.hasPrefix("queues[") {
             layout.writtenAbsolute[label] = value?.hasPrefix("/") ?? false
         }
@@ -245,6 +251,7 @@ private struct ConfigFile: Decodable {
     var temp: String?
     var ageSource: AgeSource?
     var queues: [Queue]?
+    var thresholds: [String: [String: String]]?
 
     struct Queue: Decodable {
         var name: String
@@ -259,7 +266,7 @@ private struct ConfigFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case root, temp, queues
+        case root, temp, queues, thresholds
         case stateDir = "state_dir"
         case listDir = "list_dir"
         case ageSource = "age_source"
