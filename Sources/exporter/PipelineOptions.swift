@@ -28,12 +28,16 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Rescan lock file.")
     var lock: String?
 
+    @Option(name: .customLong("detections.top-signatures"), help: "Signatures with a series of their own in virus_scan_detections_total and _recent; the rest are summed as signature=\"other\".")
+    var topSignatures: Int = ScanActivityTracker.defaultTopK
+
     @Option(name: .customLong("snapshot.threads"), help: "Threads per directory walk.")
     var threads: Int = 2
 
     func validate() throws {
         if socket != nil && tcp != nil { throw ValidationError("give --socket or --tcp, not both") }
         if let tcp, ListenAddress(parsing: tcp) == nil { throw ValidationError("--tcp must be host:port, got '\(tcp)'") }
+        guard (1...1000).contains(topSignatures) else { throw ValidationError("--detections.top-signatures must be between 1 and 1000") }
         guard threads >= 1 else { throw ValidationError("--snapshot.threads must be at least 1") }
     }
 

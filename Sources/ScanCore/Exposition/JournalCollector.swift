@@ -12,22 +12,27 @@ public struct JournalCollector: Collector {
     public let journal: ScanJournal
     public let queues: [String]
     public let tracker: ProcessedTracker
+    /// Detections by signature, scan durations, errors by reason (``ScanActivityTracker``).
+    public let activity: ScanActivityTracker?
 
-    public init(journal: ScanJournal, queues: [String], tracker: ProcessedTracker) {
+    public init(journal: ScanJournal, queues: [String], tracker: ProcessedTracker, activity: ScanActivityTracker? = nil) {
         self.journal = journal
         self.queues = queues
         self.tracker = tracker
+        self.activity = activity
     }
 
     public func collect(now: Double) async -> CollectorResult {
         let journal = self.journal
-        let since = tracker.windowStart
+        let since = min(tracker.windowStart, activity?.readStart(now: now) ?? .infinity)
         let read: Result<JournalRead, PipelineError>? = await runBlocking { ProcessingHistory.readJournal(journal, since: since) }
         switch read {
         case nil:
-            return CollectorResult(families: [])
+            activity?.record([], queues: queues, now: now)
+            return CollectorResult(families: activity?.families() ?? [])
         case .success(let read):
-            return CollectorResult(families: [
+            activity?.record(read.records, queues: queues, now: now)
+            return CollectorResult(families: (activity?.families() ?? []) + [
                 .gauge("virus_scan_journal_malformed_records", help: "Journal lines in the window read that could not be parsed.", value: Double(read.malformed)),
                 .gauge(
                     "virus_scan_journal_skipped_records",
