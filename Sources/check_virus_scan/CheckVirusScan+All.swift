@@ -24,6 +24,8 @@ extension CheckVirusScan {
         @Option(name: .long, help: ArgumentHelp("infected: how far back quarantined files count.", valueName: "duration")) var infectedWindow: String = "24h"
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: warning range for the queue length.", valueName: "range")) var clamdWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: critical range for the queue length.", valueName: "range")) var clamdCritical: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: warning range for the longest-running scan (seconds).", valueName: "range")) var clamdScanWarning: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: critical range for the longest-running scan (seconds).", valueName: "range")) var clamdScanCritical: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: warning range for the daily database age (seconds).", valueName: "range")) var signaturesWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: critical range for the daily database age (seconds).", valueName: "range")) var signaturesCritical: String?
         @Option(name: .long, help: ArgumentHelp("signatures: CRITICAL when the databases on disk hold fewer signatures than this.", valueName: "n")) var minSignatures: Int = SignaturesCheck.defaultMinimumSignatures
@@ -41,6 +43,7 @@ extension CheckVirusScan {
             let wait = try Thresholds(warning: waitWarning, critical: waitCritical, unit: .seconds, warningOption: "--wait-warning", criticalOption: "--wait-critical")
             let infected = try Thresholds(warning: infectedWarning, critical: infectedCritical, warningOption: "--infected-warning", criticalOption: "--infected-critical")
             let clamdRanges = try Thresholds(warning: clamdWarning, critical: clamdCritical, warningOption: "--clamd-warning", criticalOption: "--clamd-critical")
+            let clamdScan = try Thresholds(warning: clamdScanWarning, critical: clamdScanCritical, unit: .seconds, warningOption: "--clamd-scan-warning", criticalOption: "--clamd-scan-critical")
             let signatures = try Thresholds(warning: signaturesWarning, critical: signaturesCritical, unit: .seconds, warningOption: "--signatures-warning", criticalOption: "--signatures-critical")
             let waitSpan = try DurationText.parse(waitWindow, option: "--wait-window")
             let stuckSpan = try DurationText.parse(stuckWindow, option: "--stuck-window")
@@ -79,7 +82,7 @@ extension CheckVirusScan {
                         observation.version = Result { () throws(ClamdError) in try client.version() }
                         observation.stats = Result { () throws(ClamdError) in try client.stats() }
                     }
-                    parts.append(("clamd", ClamdCheck.evaluate(observation, thresholds: clamdRanges)))
+                    parts.append(("clamd", ClamdCheck.evaluate(observation, thresholds: clamdRanges, scanThresholds: clamdScan)))
                 }
                 if wanted("signatures") {
                     context.phase("reading the signature database headers in \(common.databaseDir)")
