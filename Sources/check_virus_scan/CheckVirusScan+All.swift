@@ -24,6 +24,8 @@ extension CheckVirusScan {
         @Option(name: .long, help: ArgumentHelp("infected: how far back quarantined files count (default: thresholds.infected.window, else 24h).", valueName: "duration")) var infectedWindow: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: warning range for the queue length.", valueName: "range")) var clamdWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: critical range for the queue length.", valueName: "range")) var clamdCritical: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: warning range for the longest-running scan (seconds).", valueName: "range")) var clamdScanWarning: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: critical range for the longest-running scan (seconds).", valueName: "range")) var clamdScanCritical: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: warning range for the daily database age (seconds).", valueName: "range")) var signaturesWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: critical range for the daily database age (seconds).", valueName: "range")) var signaturesCritical: String?
         @Option(name: .long, help: ArgumentHelp("signatures: CRITICAL when the databases on disk hold fewer signatures than this.", valueName: "n")) var minSignatures: Int = SignaturesCheck.defaultMinimumSignatures
@@ -53,6 +55,7 @@ extension CheckVirusScan {
             let wait = try ranges(waitWarning, waitCritical, .seconds, "wait", configured?.wait)
             let infected = try ranges(infectedWarning, infectedCritical, .plain, "infected", configured?.infected)
             let clamdRanges = try ranges(clamdWarning, clamdCritical, .plain, "clamd", configured?.clamd)
+            let clamdScan = try ranges(clamdScanWarning, clamdScanCritical, .seconds, "clamd-scan", configured?.clamdScan)
             let signatures = try ranges(signaturesWarning, signaturesCritical, .seconds, "signatures", configured?.signatures)
             let waitSpan = try span(waitWindow, "--wait-window", configured?.waitWindow, 600)
             let stuckSpan = try span(stuckWindow, "--stuck-window", configured?.stuckWindow, 1800)
@@ -92,7 +95,7 @@ extension CheckVirusScan {
                         observation.version = Result { () throws(ClamdError) in try client.version() }
                         observation.stats = Result { () throws(ClamdError) in try client.stats() }
                     }
-                    parts.append(("clamd", ClamdCheck.evaluate(observation, thresholds: clamdRanges)))
+                    parts.append(("clamd", ClamdCheck.evaluate(observation, thresholds: clamdRanges, scanThresholds: clamdScan)))
                 }
                 if wanted("signatures") {
                     context.phase("reading the signature database headers in \(common.databaseDir)")

@@ -54,14 +54,22 @@ func measure<T>(_ body: () throws(ClamdError) -> T) -> Result<(T, Double), Clamd
 extension CheckVirusScan {
     struct Clamd: CheckMode {
         static let configuration = CommandConfiguration(
-            abstract: "CRITICAL unless clamd answers PING with PONG in time; its queue length (STATS) against -w/-c.")
+            abstract: "CRITICAL unless clamd answers PING with PONG in time; its queue length (STATS) against -w/-c, the longest-running scan against --scan-warn/--scan-crit.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var clamd: ClamdOptions
         @OptionGroup var clamdConfig: ClamdConfigOptions
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Warning range for the longest-running scan in flight (seconds; STATS task lines): a hung scan.", valueName: "range"))
+        var scanWarn: String?
+        @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Critical range for the longest-running scan in flight (seconds).", valueName: "range"))
+        var scanCrit: String?
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            let ranges = try thresholds.thresholds(.plain, configured: (try? common.layout())?.thresholds?.clamd)
+            let configured = (try? common.layout())?.thresholds
+            let ranges = try thresholds.thresholds(.plain, configured: configured?.clamd)
+            let scanRanges = scanWarn == nil && scanCrit == nil && configured != nil
+                ? configured!.clamdScan
+                : try Thresholds(warning: scanWarn, critical: scanCrit, unit: .seconds, warningOption: "--scan-warn", criticalOption: "--scan-crit")
             let (client, name) = try clamd.client(common)
             context.phase("waiting for clamd \(name) to answer PING")
             let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
@@ -73,7 +81,7 @@ extension CheckVirusScan {
                 context.phase("asking clamd \(name) for STATS")
                 observation.stats = Result { () throws(ClamdError) in try client.stats() }
             }
-            return ClamdCheck.evaluate(observation, thresholds: ranges)
+            return ClamdCheck.evaluate(observation, thresholds: ranges, scanThresholds: scanRanges)
         }
     }
 

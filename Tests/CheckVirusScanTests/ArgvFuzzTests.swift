@@ -33,13 +33,13 @@ struct ArgvFuzzTests {
         "wait": ["-w", "-c", "--top", "--percentile", "--window"],
         "stuck": ["--top", "--window"],
         "infected": ["-w", "-c", "--top", "--window"],
-        "clamd": ["-w", "-c", "--clamd-timeout"],
+        "clamd": ["-w", "-c", "--clamd-timeout", "--scan-warn", "--scan-crit"],
         "signatures": ["-w", "-c", "--clamd-timeout", "--max-behind"],
         "probe": ["--clamd-timeout"],
         "rescan": ["-w", "-c", "--stale", "--stale-critical"],
         "all": ["--backlog-warning", "--backlog-critical", "--age-warning", "--age-critical", "--wait-warning",
                 "--wait-critical", "--percentile", "--wait-window", "--stuck-window", "--infected-window",
-                "--infected-warning", "--infected-critical", "--clamd-warning", "--clamd-critical",
+                "--infected-warning", "--infected-critical", "--clamd-warning", "--clamd-critical", "--clamd-scan-warning", "--clamd-scan-critical",
                 "--signatures-warning", "--signatures-critical", "--top", "--clamd-timeout"],
     ]
 

@@ -20,6 +20,8 @@ public struct PipelineThresholds: Sendable, Hashable {
     public var infectedWindow: Double
     /// clamd's queue length.
     public var clamd: Thresholds
+    /// Seconds the longest scan in flight has run (STATS task lines): a hung scan.
+    public var clamdScan: Thresholds = .none
     /// Seconds since the daily database was built.
     public var signatures: Thresholds
     /// Age of a running rescan pass (seconds), and time since the last completed one.
@@ -61,7 +63,7 @@ public struct PipelineThresholds: Sendable, Hashable {
         ("wait", ["warning", "critical", "percentile", "window"]),
         ("stuck", ["window"]),
         ("infected", ["warning", "critical", "window"]),
-        ("clamd", ["warning", "critical"]),
+        ("clamd", ["warning", "critical", "scan_warning", "scan_critical"]),
         ("signatures", ["warning", "critical"]),
         ("rescan", ["warning", "critical", "stale", "stale_critical"]),
     ]
@@ -104,7 +106,9 @@ public struct PipelineThresholds: Sendable, Hashable {
             case "infected":
                 result.infected = try pair(.plain, result.infected)
                 result.infectedWindow = try duration("window", result.infectedWindow)
-            case "clamd": result.clamd = try pair(.plain, result.clamd)
+            case "clamd":
+                result.clamd = try pair(.plain, result.clamd)
+                result.clamdScan = try pair(.seconds, result.clamdScan, warning: "scan_warning", critical: "scan_critical")
             case "signatures": result.signatures = try pair(.seconds, result.signatures)
             default:
                 result.rescanRunning = try pair(.seconds, result.rescanRunning)

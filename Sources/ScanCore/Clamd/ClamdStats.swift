@@ -26,6 +26,8 @@ public struct ClamdStats: Sendable, Hashable {
     public var queueItems: Int?
     /// The jobs listed under QUEUE (running and queued): command and seconds since it started.
     public var jobs: [Job]
+    /// The same lines with the file each task works on (``TaskLine``).
+    public var tasks: [TaskLine]
     /// MEMSTATS, in bytes (clamd prints MiB with three decimals).
     public var memory: Memory
     /// The whole reply.
@@ -41,6 +43,58 @@ public struct ClamdStats: Sendable, Hashable {
             self.seconds = seconds
         }
     }
+
+    /// One task line under QUEUE with its file, as clamd 1.4 prints them (`\tCOMMAND SECONDS FILE`,
+    /// FILE empty for commands without one). Captured from a real clamd:
+    ///
+    /// ```
+    /// \tSCAN 0.053379 /srv/upload/incoming/report.pdf
+    /// \tINSTREAM 0.002985 instream(local)
+    /// \tFILDES 0.000204 fd[9]
+    /// \tSTATS 0.000012 
+    /// \tIDLE 0.001555 
+    /// ```
+    ///
+    /// clamd lists an INSTREAM only once the stream has arrived and is being scanned: while a client
+    /// is still sending chunks, clamd's accept thread buffers them and no task line shows.
+    public struct TaskLine: Sendable, Hashable {
+        public var command: String
+        public var seconds: Double?
+        /// What the task scans: a path, `instream(local)`, `fd[9]`; nil when clamd printed none.
+        public var file: String?
+
+        public init(command: String, seconds: Double?, file: String? = nil) {
+            self.command = command
+            self.seconds = seconds
+            self.file = file
+        }
+
+        /// An idle thread's line (`IDLE`) or the STATS command answering: not a scan in flight.
+        public var isScan: Bool { command != "IDLE" && command != "STATS" }
+
+        /// `\tSCAN 0.053379 /path with spaces/f` → SCAN, 0.053379, `/path with spaces/f`.
+        init?(line: Substring) {
+            var rest = line.drop(while: { $0 == "\t" || $0 == " " })
+            let commandEnd = rest.firstIndex(where: { $0 == " " || $0 == "\t" }) ?? rest.endIndex
+            guard commandEnd > rest.startIndex else { return nil }
+            command = String(rest[..<commandEnd])
+            rest = rest[commandEnd...].drop(while: { $0 == " " || $0 == "\t" })
+            let secondsEnd = rest.firstIndex(where: { $0 == " " || $0 == "\t" }) ?? rest.endIndex
+            seconds = Double(rest[..<secondsEnd])
+            var name = secondsEnd < rest.endIndex ? rest[rest.index(after: secondsEnd)...] : ""
+            while name.last == " " || name.last == "\r" { name = name.dropLast() }
+            file = name.isEmpty ? nil : String(name)
+        }
+    }
+
+    /// The tasks scanning now, longest-running first: the task lines without idle threads and
+    /// without the STATS command itself.
+    public var inFlight: [TaskLine] {
+        tasks.filter(\.isScan).sorted { ($0.seconds ?? 0) > ($1.seconds ?? 0) }
+    }
+
+    /// The longest-running task in flight; nil when clamd scans nothing.
+    public var longestInFlight: TaskLine? { inFlight.first }
 
     /// MEMSTATS values in bytes; nil when clamd printed `N/A` or left the field out.
     public struct Memory: Sendable, Hashable {
@@ -72,6 +126,7 @@ public struct ClamdStats: Sendable, Hashable {
     public init?(parsing reply: String) {
         raw = reply
         jobs = []
+        tasks = []
         memory = Memory()
         var sawHeader = false
         var inQueue = false
@@ -82,6 +137,7 @@ public struct ClamdStats: Sendable, Hashable {
                     if let command = words.first {
                         jobs.append(Job(command: String(command), seconds: words.count > 1 ? Double(words[1]) : nil))
                     }
+                    if let task = TaskLine(line: rawLine) { tasks.append(task) }
                 }
                 continue
             }

@@ -6,7 +6,9 @@
 ///   `clamav_database_build_timestamp_seconds{database="daily",source="loaded"}`
 /// - `clamav_signatures{source="loaded"}` when VERSION carries the count (ClamAV 1.5+)
 /// - from STATS: `clamav_threads{state}` (live, idle, max), `clamav_queue_items`,
-///   `clamav_memory_bytes{kind}` (heap, mmap, used, free, releasable, pools_used, pools_total; those clamd reports)
+///   `clamav_memory_bytes{kind}` (heap, mmap, used, free, releasable, pools_used, pools_total; those clamd reports),
+///   and from its task lines `clamav_active_tasks` (scans in flight: neither idle threads nor the
+///   STATS itself) and `clamav_longest_scan_seconds` (the longest-running of them; 0 when none)
 ///
 /// clamd being down is data, not a collector failure: `clamav_up 0` with
 /// `virus_scan_collector_success{collector="clamd"} 1`. The collector fails only when clamd answers
@@ -98,6 +100,11 @@ public struct ClamdCollector: Collector {
             families.append(.gauge(
                 "clamav_memory_bytes", help: "clamd memory by kind (STATS MEMSTATS); kinds clamd reports as N/A are left out.",
                 memory.compactMap { k in k.1.map { ([Label("kind", k.0)], $0) } }))
+            let inFlight = stats.inFlight
+            families.append(.gauge("clamav_active_tasks", help: "Scans clamd has in flight (STATS task lines, without idle threads and the STATS itself).", value: Double(inFlight.count)))
+            families.append(.gauge(
+                "clamav_longest_scan_seconds", help: "How long the longest-running scan in flight has been running (STATS task lines); 0 when none is.",
+                value: inFlight.first?.seconds ?? 0))
         case .failure(let error) where error.code == .commandDisabled:
             break
         case .failure(let error):

@@ -93,7 +93,7 @@ public enum StatusGatherer {
             } else if case .failure(let error) = ping {
                 loaded = .failure(error)
             }
-            services.append(StatusPart(mode: "clamd", queue: nil, report: ClamdCheck.evaluate(observation, thresholds: thresholds.clamd),
+            services.append(StatusPart(mode: "clamd", queue: nil, report: ClamdCheck.evaluate(observation, thresholds: thresholds.clamd, scanThresholds: thresholds.clamdScan),
                                        runbook: runbook.restartClamd()))
             let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: sources.databaseDirectory) }
             let signatures = SignaturesCheck.evaluate(SignaturesObservation(directory: sources.databaseDirectory, inventory: inventory, loaded: loaded),

@@ -29,13 +29,15 @@ enum ClamdFindings {
 }
 
 /// `clamd`: CRITICAL unless clamd answers PING with PONG in time; its queue length (STATS) is tested
-/// against -w/-c. Perfdata: ping time, queue, threads live/idle/max, memory.
+/// against -w/-c, and the longest-running scan in flight (STATS' task lines) against `scanThresholds`
+/// (seconds; a hung thread). Perfdata: ping time, queue, threads live/idle/max, memory, the longest
+/// scan and the number of tasks in flight.
 ///
 /// A command the operator disabled (ClamAV 1.5's `EnableStatsCommand no`, `EnableVersionCommand no`,
 /// answered `COMMAND UNAVAILABLE`) is not a failure: clamd is up, and the output says what is not
 /// known. WARNING when clamd.conf has AlertExceedsMax no (files over its size limits pass as clean).
 public enum ClamdCheck {
-    public static func evaluate(_ observation: ClamdObservation, thresholds: Thresholds) -> CheckReport {
+    public static func evaluate(_ observation: ClamdObservation, thresholds: Thresholds, scanThresholds: Thresholds = .none) -> CheckReport {
         var report = CheckReport()
         let seconds: Double
         switch observation.ping {
@@ -71,11 +73,23 @@ public enum ClamdCheck {
             if let max = stats.threadsMax { report.perfdata.append(PerfDatum("clamd_threads_max", Double(max), min: 0)) }
             if let heap = stats.memory.heap { report.perfdata.append(PerfDatum("clamd_memory_heap", heap.rounded(), unit: .bytes, min: 0)) }
             if let pools = stats.memory.poolsUsed { report.perfdata.append(PerfDatum("clamd_memory_pools", pools.rounded(), unit: .bytes, min: 0)) }
+            let inFlight = stats.inFlight
+            let scanContext = ScalarContext(scanThresholds)
+            let longest = Metric("longest_scan", inFlight.first?.seconds ?? 0, unit: .seconds, min: 0)
+            report.perfdata.append(scanContext.performance(longest))
+            report.perfdata.append(PerfDatum("active_tasks", Double(inFlight.count), min: 0, max: stats.threadsMax.map(Double.init)))
+            if let task = inFlight.first {
+                let others = inFlight.count > 1 ? " (\(inFlight.count) scans in flight)" : ""
+                report.results.append(scanContext.evaluate(longest) { "longest scan \(task.command) \(task.file ?? "(no file)") running \($0.humanValue)\(others)" })
+            }
             var line = "[\(thresholds.state(for: Double(stats.queueItems ?? 0)))] clamd \(observation.endpoint): state \(stats.state ?? "?"), threads live \(stats.threadsLive.map(String.init) ?? "?") idle \(stats.threadsIdle.map(String.init) ?? "?") max \(stats.threadsMax.map(String.init) ?? "?"), queue \(stats.queueItems ?? 0)"
             if let heap = stats.memory.heap { line += ", heap \(ByteText.format(heap))" }
             report.details.append(line)
             for job in stats.jobs.prefix(10) {
                 report.details.append("  queued: \(job.command)\(job.seconds.map { " for \(PerfDatum.format($0))s" } ?? "")")
+            }
+            for task in inFlight.prefix(10) {
+                report.details.append("  in flight: \(task.command) \(task.file ?? "(no file)") for \(PerfDatum.format(task.seconds ?? 0))s")
             }
         case .failure(let error)? where error.code == .commandDisabled:
             report.results.append(CheckResult(.ok, text + ", STATS disabled"))
