@@ -61,8 +61,18 @@ struct StatusSampler: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                let status = await board.gather(record: true)
-                logger.debug("status gathered", metadata: ["state": "\(status.state)", "seconds": "\(status.gatherSeconds)"])
+                // The gathering (a walk, clamd round trips) cannot be interrupted; on shutdown the
+                // sampler stops waiting for it at once and lets it finish on its own.
+                let (done, finished) = AsyncStream<Void>.makeStream()
+                let board = self.board
+                let logger = self.logger
+                Task {
+                    let status = await board.gather(record: true)
+                    logger.debug("status gathered", metadata: ["state": "\(status.state)", "seconds": "\(status.gatherSeconds)"])
+                    finished.finish()
+                }
+                for await _ in done {}
+                if Task.isCancelled { break }
                 try? await Task.sleep(for: interval)
             }
         }
