@@ -46,13 +46,13 @@ struct Exporter: AsyncParsableCommand {
     @Option(name: .customLong("graphite.prefix"), help: "Graphite path prefix (default virus_scan.<host>).")
     var graphitePrefix: String?
 
-    @Option(name: .customLong("status.interval"), help: "Seconds between the status gatherings behind the status page's charts.")
+    @Option(name: .customLong("status.interval"), help: ArgumentHelp("Seconds between the status gatherings behind the status page's charts.", valueName: "seconds"))
     var statusInterval: Double = 60
 
-    @Option(name: .customLong("status.history"), help: "Points the status page's charts keep (1440 at one a minute: 24 hours).")
+    @Option(name: .customLong("status.history"), help: ArgumentHelp("Points the status page's charts keep (1440 at one a minute: 24 hours).", valueName: "points"))
     var statusHistory: Int = StatusHistory.defaultCapacity
 
-    @Option(name: .customLong("status.max-age"), help: "Seconds a gathered status serves page requests before the next request gathers again (0: every request).")
+    @Option(name: .customLong("status.max-age"), help: ArgumentHelp("Seconds a gathered status serves page requests before the next request gathers again (0: every request).", valueName: "seconds"))
     var statusMaxAge: Double = 10
 
     @Option(name: .customLong("log.level"), help: "trace, debug, info, notice, warning, error or critical.")

@@ -28,7 +28,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Rescan lock file.")
     var lock: String?
 
-    @Option(name: .customLong("detections.top-signatures"), help: "Signatures with a series of their own in virus_scan_detections_total and _recent; the rest are summed as signature=\"other\".")
+    @Option(name: .customLong("detections.top-signatures"), help: ArgumentHelp("Signatures with a series of their own in virus_scan_detections_total and _recent; the rest are summed as signature=other.", valueName: "n"))
     var topSignatures: Int = ScanActivityTracker.defaultTopK
 
     @Option(name: .customLong("snapshot.threads"), help: "Threads per directory walk.")
