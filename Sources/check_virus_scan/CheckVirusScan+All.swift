@@ -22,6 +22,7 @@ extension CheckVirusScan {
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("infected: warning range (files).", valueName: "range")) var infectedWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("infected: critical range (files).", valueName: "range")) var infectedCritical: String?
         @Option(name: .long, help: ArgumentHelp("infected: how far back quarantined files count.", valueName: "duration")) var infectedWindow: String = "24h"
+        @Option(name: .long, help: ArgumentHelp("infected: WARNING when one signature quarantined at least COUNT distinct files in the window, CRITICAL at CRIT (default twice COUNT).", valueName: "count[:crit]")) var storm: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: warning range for the queue length.", valueName: "range")) var clamdWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: critical range for the queue length.", valueName: "range")) var clamdCritical: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("signatures: warning range for the daily database age (seconds).", valueName: "range")) var signaturesWarning: String?
@@ -45,6 +46,7 @@ extension CheckVirusScan {
             let waitSpan = try DurationText.parse(waitWindow, option: "--wait-window")
             let stuckSpan = try DurationText.parse(stuckWindow, option: "--stuck-window")
             let infectedSpan = try DurationText.parse(infectedWindow, option: "--infected-window")
+            let stormThresholds = try storm.map { text throws(CheckError) in try StormThresholds(parsing: text) }
             guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
             guard percentile > 0, percentile <= 100 else {
                 throw CheckError(.invalidArgument, "--percentile: must be more than 0 and at most 100, got \(PerfDatum.format(percentile))")
@@ -66,7 +68,8 @@ extension CheckVirusScan {
                     StuckCheck.evaluateWatchers(watchStates(layout, queues), now: context.now, into: &stuck)
                     parts.append(("stuck", stuck))
                 }
-                if wanted("infected") { parts.append(("infected", InfectedCheck.evaluate(within(infectedSpan, [.infected]), window: infectedSpan, thresholds: infected, topN: 0, now: context.now))) }
+                if wanted("infected") { parts.append(("infected", InfectedCheck.evaluate(within(infectedSpan, [.infected]), window: infectedSpan, thresholds: infected, topN: 0, now: context.now,
+                                                                                 storm: stormThresholds, ignoreOptions: common.ignoreOptions))) }
             }
             if wanted("clamd") || wanted("signatures") || wanted("probe") {
                 let (client, name) = try clamd.client(common)

@@ -123,15 +123,19 @@ extension CheckVirusScan {
         @OptionGroup var listing: ListingOptions
         @Option(name: .long, help: ArgumentHelp("How far back quarantined files count.", valueName: "duration"))
         var window: String = "24h"
+        @Option(name: .long, help: ArgumentHelp("WARNING when one signature quarantined at least COUNT distinct files in the window, CRITICAL at CRIT (default twice COUNT); the message names the signature and the ignore-signature command.", valueName: "count[:crit]"))
+        var storm: String?
 
         func check(_ context: CheckContext) throws -> CheckReport {
             let ranges = try thresholds.thresholds(.plain)
             let span = try DurationText.parse(window, option: "--window")
+            let stormThresholds = try storm.map { text throws(CheckError) in try StormThresholds(parsing: text) }
             context.phase("loading the pipeline layout")
             let layout = try common.layout()
             let queues = try common.selectedQueues(layout)
             let history = readHistory(context, layout: layout, queues: queues, window: span, outcomes: [.infected])
-            return InfectedCheck.evaluate(history, window: span, thresholds: ranges, verbosity: context.verbosity, topN: listing.top, now: context.now)
+            return InfectedCheck.evaluate(history, window: span, thresholds: ranges, verbosity: context.verbosity, topN: listing.top, now: context.now,
+                                          storm: stormThresholds, ignoreOptions: common.ignoreOptions)
         }
     }
 }

@@ -1,0 +1,164 @@
+import Foundation
+import ScanCore
+import ScanCoreTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The storm breaker (`--storm-limit`) of `drain` as a process: real libclamav with the small
+/// generated database, whose body signature `VirusScan.Test.Body-1` matches 40 crafted files.
+@Suite("storm breaker: drain", .serialized)
+struct StormBreakerDrainTests {
+    static let signature = SignatureFixtures.reported(CraftedFile.bodySignature)
+
+    /// 40 distinct files matching the body signature, and 5 clean ones.
+    static func fillStorm(_ setup: DrainCommandTests.Setup, count: Int = 40) throws {
+        for i in 0..<count {
+            let name = "storm/\(i / 8)/report \(i).bin"
+            try setup.tree.file("uploads/incoming/" + name, contents: CraftedFile.bodyWildcard.bytes + Array("copy \(i)\n".utf8),
+                                mtime: WallClock.now() - 600)
+            setup.infectedNames.insert(name)
+        }
+        for i in 0..<5 {
+            try setup.tree.file("uploads/incoming/plain/doc \(i).txt", contents: Array("an ordinary document \(i)\n".utf8),
+                                mtime: WallClock.now() - 600)
+        }
+    }
+
+    static func journal(_ setup: DrainCommandTests.Setup) throws -> [JournalRecord] {
+        try ScanJournal(path: setup.state + "/journal.jsonl").records(since: 0).records
+    }
+
+    @Test("--storm-limit 10, 40 matching files: 10 quarantined, 30 held byte-identical in the queue, exit 6, 30 held records, the advice; a second run holds all 30 again")
+    func holdsPastTheLimit() throws {
+        let setup = try DrainCommandTests.Setup()
+        try Self.fillStorm(setup)
+        let before = setup.hashes(setup.incoming)
+        let run = try Plugin.run(setup.arguments(["--storm-limit", "10"]), limit: 120)
+        #expect(run.exitCode == 6, "\(run)")
+        let after = setup.trees()
+        #expect(after["infected"]!.count == 10)
+        #expect(after["clean"]!.count == 5)
+        #expect(after["incoming"]!.count == 30)
+        for (path, digest) in after["incoming"]! {
+            #expect(before[path] == digest, "\(path) changed in the queue")
+            #expect(setup.infectedNames.contains(path))
+        }
+        DrainCommandTests.expectInvariant(setup, before: before, allowQueued: true)
+        let records = try Self.journal(setup)
+        let held = records.filter { $0.action == "held" }
+        #expect(held.count == 30)
+        #expect(held.allSatisfy { $0.verdict == "infected" && $0.signature == Self.signature && $0.source == "drain" })
+        #expect(Set(held.map(\.path)) == Set(after["incoming"]!.keys))
+        #expect(records.filter { $0.action == "moved" && $0.verdict == "infected" }.count == 10)
+        #expect(run.lines.filter { $0.hasPrefix(setup.incoming + "/storm/") && $0.contains(": held in the queue: \(Self.signature) matched ") && $0.hasSuffix(" distinct files, past the storm limit (neither published nor quarantined)") }.count == 30)
+        #expect(run.lines.contains { $0.hasPrefix("drain incoming (libclamav): 45 scanned, 5 clean, 40 infected, 0 errors, 15 moved, 0 duplicates dropped, 0 left queued, 0 too new, 0 not regular files, 30 held (storm limit 10) in ") }, "\(run)")
+        let advice = "storm: 30 files matching \(Self.signature) held (storm limit 10: 40 distinct files matched it); "
+            + "if it is a false positive: check_virus_scan ignore-signature \(Self.signature) --reason 'false positive: …' --database-dir \(setup.database); "
+            + "if the detections are real: run drain again with --storm-limit 0"
+        #expect(run.lines.contains(advice), "\(run)")
+
+        // Within the hour: the journal's 40 matches count, every queued match is held again.
+        let second = try Plugin.run(setup.arguments(["--storm-limit", "10"]), limit: 120)
+        #expect(second.exitCode == 6, "\(second)")
+        #expect(setup.hashes(setup.incoming) == after["incoming"]!)
+        #expect(setup.hashes(setup.infected).count == 10)
+        #expect(second.lines.contains { $0.hasPrefix("drain incoming (libclamav): 30 scanned, 0 clean, 30 infected, 0 errors, 0 moved, 0 duplicates dropped, 0 left queued, 0 too new, 0 not regular files, 30 held (storm limit 10) in ") }, "\(second)")
+        #expect(try Self.journal(setup).filter { $0.action == "held" }.count == 60)
+
+        // Real detections: --storm-limit 0 quarantines the rest.
+        let third = try Plugin.run(setup.arguments(["--storm-limit", "0"]), limit: 120)
+        #expect(third.exitCode == 0, "\(third)")
+        #expect(setup.hashes(setup.incoming).isEmpty)
+        #expect(setup.hashes(setup.infected).count == 40)
+        DrainCommandTests.expectInvariant(setup, before: before, allowQueued: false)
+    }
+
+    @Test("--storm-limit 0: all 40 matching files quarantined, exit 0, no held record")
+    func offQuarantinesAll() throws {
+        let setup = try DrainCommandTests.Setup()
+        try Self.fillStorm(setup)
+        let before = setup.hashes(setup.incoming)
+        let run = try Plugin.run(setup.arguments(["--storm-limit", "0"]), limit: 120)
+        #expect(run.exitCode == 0, "\(run)")
+        #expect(setup.hashes(setup.infected).count == 40)
+        #expect(setup.hashes(setup.clean).count == 5)
+        DrainCommandTests.expectInvariant(setup, before: before, allowQueued: false)
+        #expect(try Self.journal(setup).filter { $0.action == "held" }.isEmpty)
+        #expect(!run.lines.contains { $0.hasPrefix("storm: ") || $0.contains(": held in the queue") }, "\(run)")
+    }
+
+    @Test("the default limit (100) does not hold 40 files; a journal of 95 matches in the last hour holds all but 5")
+    func defaultLimitAndJournalWindow() throws {
+        let setup = try DrainCommandTests.Setup()
+        try Self.fillStorm(setup)
+        // 95 earlier detections of the signature in this pipeline, 10 minutes ago, and 500 older than an hour.
+        let resolved = realpath(setup.root, nil)!
+        defer { free(resolved) }
+        let journal = ScanJournal(path: setup.state + "/journal.jsonl", pipeline: String(cString: resolved))
+        let now = WallClock.now()
+        func record(_ i: Int, at time: Double) -> JournalRecord {
+            JournalRecord(time: time, queue: "incoming", path: "earlier/\(i).bin", size: 10, placed: time - 5, scanned: time,
+                          verdict: "infected", signature: Self.signature, duration: 0.01, source: "drain", action: "moved")
+        }
+        try journal.append((0..<500).map { record(1000 + $0, at: now - 7200) })
+        try journal.append((0..<95).map { record($0, at: now - 600) })
+        let run = try Plugin.run(setup.arguments(), limit: 120)
+        #expect(run.exitCode == 6, "\(run)")
+        #expect(setup.hashes(setup.infected).count == 5)
+        #expect(setup.hashes(setup.incoming).count == 35)
+        #expect(run.lines.contains { $0.hasPrefix("storm: 35 files matching \(Self.signature) held (storm limit 100: 135 distinct files matched it); ") }, "\(run)")
+    }
+
+    @Test("--storm-limit bad values: exit 64 naming the option, nothing touched", arguments: ["-1", "x", "1e3", "", "10.5", "1000000001"])
+    func badLimit(_ value: String) throws {
+        let setup = try DrainCommandTests.Setup()
+        try Self.fillStorm(setup, count: 2)
+        let before = setup.hashes(setup.incoming)
+        let run = try Plugin.run(setup.arguments(["--storm-limit=\(value)"]))
+        #expect(run.exitCode == 64, "\(run)")
+        #expect(run.stderr.contains("--storm-limit"), "\(run)")
+        #expect(setup.hashes(setup.incoming) == before)
+    }
+}
+
+/// The breaker itself: pure, no files.
+@Suite("storm breaker: decisions")
+struct StormBreakerUnitTests {
+    @Test("exactly `limit` distinct files pass; a file already counted is not counted twice; 0 is off")
+    func decisions() {
+        let breaker = StormBreaker(limit: 3)
+        let decisions = (0..<5).map { breaker.decide(signature: "S", queue: "q", path: "f\($0)") }
+        #expect(decisions == [.quarantine, .quarantine, .quarantine, .hold(matched: 4), .hold(matched: 5)])
+        #expect(breaker.decide(signature: "S", queue: "q", path: "f0") == .hold(matched: 5))
+        #expect(breaker.decide(signature: "T", queue: "q", path: "f0") == .quarantine)
+        #expect(breaker.matchedCounts() == ["S": 5, "T": 1])
+        let off = StormBreaker(limit: 0)
+        #expect((0..<200).allSatisfy { off.decide(signature: "S", queue: "q", path: "f\($0)") == .quarantine })
+    }
+
+    @Test("seeded from the journal: infected records of any action but dry-run count, by queue and path")
+    func seeding() {
+        let breaker = StormBreaker(limit: 2)
+        func record(_ path: String, _ verdict: String, _ action: String, queue: String = "incoming") -> JournalRecord {
+            JournalRecord(time: 1, queue: queue, path: path, size: 1, placed: 0, scanned: 1, verdict: verdict,
+                          signature: verdict == "clean" ? nil : "S", duration: 0, source: "drain", action: action)
+        }
+        breaker.seed(from: [record("a", "infected", "held"), record("a", "infected", "held"), record("b", "error", "kept"),
+                            record("c", "infected", "dry-run"), record("a", "infected", "moved", queue: "draft-incoming")])
+        #expect(breaker.matchedCounts() == ["S": 2])
+        // One other file (draft-incoming's a) is known: a itself may go; then two others are.
+        #expect(breaker.decide(signature: "S", queue: "incoming", path: "a") == .quarantine)
+        #expect(breaker.decide(signature: "S", queue: "incoming", path: "new") == .hold(matched: 3))
+    }
+
+    @Test("the ignore-signature command is shell-safe")
+    func ignoreCommand() {
+        #expect(StormBreaker.ignoreCommand(signature: "Win.Test-1.UNOFFICIAL", options: ["--database-dir", "/var/lib/clam av"])
+            == "check_virus_scan ignore-signature Win.Test-1.UNOFFICIAL --reason 'false positive: …' --database-dir '/var/lib/clam av'")
+        #expect(StormBreaker.shellWord("it's") == "'it'\\''s'")
+        #expect(StormBreaker.shellWord("") == "''")
+    }
+}
