@@ -162,3 +162,139 @@ struct StormBreakerUnitTests {
         #expect(StormBreaker.shellWord("") == "''")
     }
 }
+
+/// relative path → SHA-256 of every regular file under `root`.
+private func treeHashes(_ root: String) -> [String: String] {
+    var result: [String: String] = [:]
+    guard let enumerator = FileManager.default.enumerator(atPath: root) else { return result }
+    while let relative = enumerator.nextObject() as? String {
+        var info = stat()
+        guard lstat(root + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+              let bytes = try? FileOutput.read(root + "/" + relative) else { continue }
+        result[relative] = SHA256.hex(bytes)
+    }
+    return result
+}
+
+/// `infected --storm` and `all --storm` over a real drain's journal (real libclamav, the small
+/// database): 40 files of one body signature quarantined, 3 more known only from the infected tree.
+@Suite("storm: infected and all", .serialized)
+struct StormInfectedTests {
+    static let signature = StormBreakerDrainTests.signature
+
+    static func setUp() throws -> DrainCommandTests.Setup {
+        let setup = try DrainCommandTests.Setup()
+        try StormBreakerDrainTests.fillStorm(setup)
+        let drain = try Plugin.run(setup.arguments(["--storm-limit", "0"]), limit: 120)
+        #expect(drain.exitCode == 0, "\(drain)")
+        for i in 0..<3 { try setup.tree.file("uploads/infected/legacy/old \(i).exe", contents: Array("legacy \(i)\n".utf8)) }
+        return setup
+    }
+
+    static func check(_ setup: DrainCommandTests.Setup, _ mode: String, _ extra: [String]) throws -> Plugin.Run {
+        try Plugin.run([mode, "--root", setup.root, "--queue", "incoming", "--state-dir", setup.state, "--database-dir", setup.database] + extra)
+    }
+
+    @Test("--storm 10: CRITICAL naming the signature, the count and the ignore-signature command; signatures in the long output, the tree-only files as unknown; 30:50 WARNING; 50 OK")
+    func infectedStorm() throws {
+        let setup = try Self.setUp()
+        let command = "check_virus_scan ignore-signature \(Self.signature) --reason 'false positive: …' --database-dir \(setup.database)"
+        let critical = try Self.check(setup, "infected", ["--storm", "10"])
+        #expect(critical.exitCode == 2, "\(critical)")
+        #expect(critical.statusLine == "VIRUS_SCAN CRITICAL - signature storm: \(Self.signature) quarantined 40 files in the last 1d (--storm 10:20); if it is a false positive: \(command); 43 files quarantined in the last 1d | 'infected'=43;;;0 'signature_max'=40;9;19;0", "\(critical)")
+        #expect(critical.lines.contains("signature storm \(Self.signature) (40 files): if it is a false positive, run: \(command)"), "\(critical)")
+        #expect(critical.lines.contains("detections by signature (distinct files quarantined in the last 1d):"), "\(critical)")
+        #expect(critical.lines.contains("  40 \(Self.signature)"), "\(critical)")
+        #expect(critical.lines.contains("  3 (unknown: not in the journal): found in the infected tree only, signature not known"), "\(critical)")
+
+        let warning = try Self.check(setup, "infected", ["--storm", "30:50"])
+        #expect(warning.exitCode == 1, "\(warning)")
+        #expect(warning.statusLine.hasPrefix("VIRUS_SCAN WARNING - signature storm: \(Self.signature) quarantined 40 files in the last 1d (--storm 30:50); "), "\(warning)")
+
+        let ok = try Self.check(setup, "infected", ["--storm", "50"])
+        #expect(ok.exitCode == 0, "\(ok)")
+        #expect(ok.statusLine == "VIRUS_SCAN OK - 43 files quarantined in the last 1d | 'infected'=43;;;0 'signature_max'=40;49;99;0", "\(ok)")
+        // The unknown bucket is no signature: its 3 files never add to the 40 (43 quarantined, no storm at 41).
+        let unknown = try Self.check(setup, "infected", ["--storm", "41"])
+        #expect(unknown.exitCode == 0, "\(unknown)")
+    }
+
+    @Test("all --storm 10: the infected part goes CRITICAL with the command")
+    func allStorm() throws {
+        let setup = try Self.setUp()
+        let run = try Self.check(setup, "all", ["--storm", "10", "--skip", "clamd", "--skip", "signatures", "--skip", "probe"])
+        #expect(run.exitCode == 2, "\(run)")
+        #expect(run.statusLine.contains("signature storm: \(Self.signature) quarantined 40 files in the last 1d (--storm 10:20); if it is a false positive: check_virus_scan ignore-signature \(Self.signature) --reason 'false positive: …' --database-dir \(setup.database)"), "\(run)")
+    }
+
+    @Test("--storm bad values: one UNKNOWN line naming the option", arguments: ["0", "x", "10:5", "10:", ":10", "1:2:3", "-5", "1e3", "", "1000000001", " 10"])
+    func badStorm(_ value: String) throws {
+        let tree = try TemporaryTree(prefix: "stb")
+        for directory in ["incoming", "clean", "infected", "draft-incoming", "draft-clean", "draft-infected"] { try tree.directory(directory) }
+        for mode in ["infected", "all"] {
+            let run = try Plugin.run([mode, "--root", tree.root, "--state-dir", tree.root + "/state", "--storm=\(value)"])
+            #expect(run.exitCode == 3, "\(run)")
+            #expect(run.statusLine.hasPrefix(value.isEmpty ? "VIRUS_SCAN UNKNOWN - Missing value for '--storm " : "VIRUS_SCAN UNKNOWN - --storm: "), "\(run)")
+            #expect(run.lines.count == 2 && run.lines[1] == "", "\(run)")
+        }
+    }
+
+    @Test("the parser: COUNT alone is COUNT:2×COUNT")
+    func parser() throws {
+        #expect(try StormThresholds(parsing: "10") == StormThresholds(warning: 10, critical: 20))
+        #expect(try StormThresholds(parsing: "7:7") == StormThresholds(warning: 7, critical: 7))
+        #expect(try StormThresholds(parsing: "1000000000") == StormThresholds(warning: 1_000_000_000, critical: 1_000_000_000))
+        #expect(throws: CheckError.self) { try StormThresholds(parsing: "10:9") }
+    }
+}
+
+/// The storm breaker of `rescan-clean` (real libclamav, the small database).
+@Suite("storm breaker: rescan-clean", .serialized)
+struct StormBreakerRescanTests {
+    static let signature = StormBreakerDrainTests.signature
+
+    @Test("--storm-limit 10, 40 matching files in clean: 10 quarantined, 30 held in clean byte-identical, exit 6, 30 held records, the advice; --new-pass --storm-limit 0 quarantines them")
+    func holdsInClean() throws {
+        let fixture = try RescanFixture()
+        for i in 0..<40 {
+            try fixture.tree.file("clean/storm/\(i / 8)/report \(i).bin", contents: CraftedFile.bodyWildcard.bytes + Array("copy \(i)\n".utf8))
+        }
+        try fixture.populate("clean", count: 10)
+        let before = treeHashes(fixture.root + "/clean")
+        let run = try fixture.run(["--storm-limit", "10"])
+        #expect(run.exitCode == 6, "\(run)")
+        let clean = treeHashes(fixture.root + "/clean")
+        let infected = treeHashes(fixture.root + "/infected")
+        #expect(infected.count == 10)
+        #expect(clean.count == 40)
+        #expect(clean.filter { $0.key.hasPrefix("storm/") }.count == 30)
+        for (path, digest) in clean { #expect(before[path] == digest, "\(path) changed") }
+        for (path, digest) in infected { #expect(before[path] == digest && clean[path] == nil, "\(path)") }
+        let records = try fixture.journal()
+        let held = records.filter { $0.action == "held" }
+        #expect(held.count == 30)
+        #expect(held.allSatisfy { $0.verdict == "infected" && $0.signature == Self.signature && $0.source == "rescan" })
+        #expect(Set(held.map(\.path)) == Set(clean.keys.filter { $0.hasPrefix("storm/") }))
+        #expect(records.filter { $0.action == "moved" }.count == 10)
+        #expect(run.lines.filter { $0.hasPrefix("INFECTED incoming: storm/") && $0.contains(": \(Self.signature): held in \(fixture.root)/clean: storm limit reached (") }.count == 30, "\(run)")
+        let advice = "rescan-clean: storm: 30 files matching \(Self.signature) held (storm limit 10: 40 distinct files matched it); "
+            + "if it is a false positive: check_virus_scan ignore-signature \(Self.signature) --reason 'false positive: …' --database-dir \(fixture.databaseDir); "
+            + "if the detections are real: run rescan-clean --new-pass --storm-limit 0 (this pass has gone past them)"
+        #expect(run.lines.contains(advice), "\(run)")
+        #expect(run.stdout.contains(", 40 infected (30 held), 0 errors, "), "\(run)")
+
+        let real = try fixture.run(["--storm-limit", "0", "--new-pass"])
+        #expect(real.exitCode == 1, "\(real)")
+        #expect(treeHashes(fixture.root + "/infected").count == 40)
+        #expect(treeHashes(fixture.root + "/clean").count == 10)
+    }
+
+    @Test("--storm-limit bad value: exit 64, nothing scanned")
+    func badLimit() throws {
+        let fixture = try RescanFixture()
+        let run = try fixture.run(["--storm-limit", "-3"])
+        #expect(run.exitCode == 64, "\(run)")
+        #expect(run.stderr.contains("--storm-limit"), "\(run)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.statePath))
+    }
+}
