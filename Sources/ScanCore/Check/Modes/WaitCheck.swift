@@ -153,6 +153,12 @@ public enum InfectedCheck {
             report.perfdata.append(PerfDatum("signature_max", Double(known.first?.files ?? 0), thresholds: storm.perfThresholds, min: 0))
         }
         report.details += stormLines
+        for record in infected.reversed().prefix(topN) {
+            let signature = record.signature.map { " \($0)" } ?? ""
+            let rescan = record.fromRescan ? ", rescan" : ""
+            report.details.append("  \(DurationText.format(now - record.processed)) ago \(record.queue)/\(record.displayPath) (\(ByteText.format(Double(record.size))))\(signature) [\(record.origin.rawValue)\(rescan)]")
+        }
+        if infected.count > topN { report.details.append("  (\(infected.count - topN) more not listed)") }
         if !groups.isEmpty && topN > 0 {
             report.details.append("detections by signature (distinct files quarantined in the last \(windowText)):")
             for group in groups.filter({ $0.signature != SignatureStorm.unknownBucket }).prefix(topN) {
@@ -163,12 +169,6 @@ public enum InfectedCheck {
                 report.details.append("  \(unknown.files) \(SignatureStorm.unknownBucket): found in the infected tree only, signature not known")
             }
         }
-        for record in infected.reversed().prefix(topN) {
-            let signature = record.signature.map { " \($0)" } ?? ""
-            let rescan = record.fromRescan ? ", rescan" : ""
-            report.details.append("  \(DurationText.format(now - record.processed)) ago \(record.queue)/\(record.displayPath) (\(ByteText.format(Double(record.size))))\(signature) [\(record.origin.rawValue)\(rescan)]")
-        }
-        if infected.count > topN { report.details.append("  (\(infected.count - topN) more not listed)") }
         report.details += history.sourceLines(counted: infected)
         report.results += history.problems
         return report
