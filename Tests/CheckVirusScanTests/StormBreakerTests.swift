@@ -298,3 +298,41 @@ struct StormBreakerRescanTests {
         #expect(!FileManager.default.fileExists(atPath: fixture.statePath))
     }
 }
+
+/// `db-info --signature NAME`: the file holding a signature and its build time (containers
+/// unpacked by the real libclamav).
+@Suite("db-info --signature")
+struct DbInfoSignatureTests {
+    @Test("a plain .ndb, a member of daily.cvd with its header's build time, and an unknown name (exit 3)")
+    func locates() throws {
+        let tree = try TemporaryTree(prefix: "dbs")
+        let database = tree.root + "/db"
+        try SignatureFixtures.writeSmall(to: database)
+        let source = try tree.directory("daily-src")
+        try FileOutput.write("VirusScan.Test.Storm-1:0:*:\(Checksums.hex(Array("vsm-storm-marker".utf8)))\n", to: source + "/daily.ndb")
+        try DatabaseContainer.write(from: source, to: database + "/daily.cvd", version: 27001)
+
+        let plain = try Plugin.run(["db-info", "--database-dir", database, "--signature", SignatureFixtures.reported(CraftedFile.bodySignature)])
+        #expect(plain.exitCode == 0, "\(plain)")
+        #expect(plain.line(0) == "Signature \(CraftedFile.bodySignature) in \(database):", "\(plain)")
+        #expect(plain.line(1) == "  test.ndb", "\(plain)")
+        #expect(plain.line(2) == "    File: \(database)/test.ndb", "\(plain)")
+        #expect(plain.line(3).hasPrefix("    Build time: none (a plain database has no header); modified "), "\(plain)")
+        #expect(plain.line(4) == "    Line: \(CraftedFile.bodySignatureLine)", "\(plain)")
+
+        let packed = try Plugin.run(["db-info", "--database-dir", database, "--signature", "VirusScan.Test.Storm-1"])
+        #expect(packed.exitCode == 0, "\(packed)")
+        #expect(packed.line(1) == "  daily.cvd (member daily.ndb)", "\(packed)")
+        #expect(packed.line(2) == "    File: \(database)/daily.cvd", "\(packed)")
+        #expect(packed.line(3).hasPrefix("    Build time: \(DatabaseContainer.buildTimeText(DatabaseContainer.defaultTimestamp)) (age "), "\(packed)")
+        #expect(packed.line(4) == "    Version: 27001", "\(packed)")
+
+        let missing = try Plugin.run(["db-info", "--database-dir", database, "--signature", "Win.Not.There-1"])
+        #expect(missing.exitCode == 3, "\(missing)")
+        #expect(missing.stdout.isEmpty, "\(missing)")
+        #expect(missing.stderr == "db-info: no database file in \(database) names the signature Win.Not.There-1 (containers unpacked and every plain database read)\n", "\(missing)")
+        // The temp dirs of the unpacking are gone.
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp")) ?? []
+        #expect(!left.contains { $0.hasPrefix("virus_scan-unpack.") }, "\(left)")
+    }
+}
