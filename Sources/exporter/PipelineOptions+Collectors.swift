@@ -23,7 +23,7 @@ extension PipelineOptions {
         return [
             QueueCollector(queues: queues, options: options),
             OutcomeCollector(queues: queues, tracker: tracker, journal: journal, options: options),
-            JournalCollector(journal: journal, queues: queues.map(\.name), tracker: tracker),
+            JournalCollector(journal: journal, queues: queues.map(\.name), tracker: tracker, heldQueues: queues),
             ClamdCollector(client: clamd),
             SignatureCollector(directory: databaseDirectory),
             RescanCollector(statePath: layout.rescanStatePath, lockPath: lock ?? Self.defaultRescanLock),
