@@ -22,6 +22,7 @@ extension CheckVirusScan {
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("infected: warning range (files).", valueName: "range")) var infectedWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("infected: critical range (files).", valueName: "range")) var infectedCritical: String?
         @Option(name: .long, help: ArgumentHelp("infected: how far back quarantined files count (default: thresholds.infected.window, else 24h).", valueName: "duration")) var infectedWindow: String?
+        @Option(name: .long, help: ArgumentHelp("infected: WARNING when one signature quarantined at least COUNT distinct files in the window, CRITICAL at CRIT (default twice COUNT).", valueName: "count[:crit]")) var storm: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: warning range for the queue length.", valueName: "range")) var clamdWarning: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: critical range for the queue length.", valueName: "range")) var clamdCritical: String?
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("clamd: warning range for the longest-running scan (seconds).", valueName: "range")) var clamdScanWarning: String?
@@ -61,6 +62,7 @@ extension CheckVirusScan {
             let stuckSpan = try span(stuckWindow, "--stuck-window", configured?.stuckWindow, 1800)
             let infectedSpan = try span(infectedWindow, "--infected-window", configured?.infectedWindow, 86400)
             let percentile = self.percentile ?? configured?.waitPercentile ?? 90
+            let stormThresholds = try storm.map { text throws(CheckError) in try StormThresholds(parsing: text) }
             guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
             guard percentile > 0, percentile <= 100 else {
                 throw CheckError(.invalidArgument, "--percentile: must be more than 0 and at most 100, got \(PerfDatum.format(percentile))")
@@ -82,7 +84,8 @@ extension CheckVirusScan {
                     StuckCheck.evaluateWatchers(watchStates(layout, queues), now: context.now, into: &stuck)
                     parts.append(("stuck", stuck))
                 }
-                if wanted("infected") { parts.append(("infected", InfectedCheck.evaluate(within(infectedSpan, [.infected]), window: infectedSpan, thresholds: infected, topN: 0, now: context.now))) }
+                if wanted("infected") { parts.append(("infected", InfectedCheck.evaluate(within(infectedSpan, [.infected]), window: infectedSpan, thresholds: infected, topN: 0, now: context.now,
+                                                                                 storm: stormThresholds, ignoreOptions: common.ignoreOptions))) }
             }
             if wanted("clamd") || wanted("signatures") || wanted("probe") {
                 let (client, name) = try clamd.client(common)

@@ -11,7 +11,12 @@ extension CheckVirusScan {
             discussion: """
                 Exit codes: 0 read (clamd, if reachable, has the versions on disk loaded); 1 clamd has \
                 other versions loaded than the disk holds (RELOAD or restart-clamd); 2 the directory \
-                cannot be read; 64 bad arguments.
+                cannot be read; 3 (--signature) no database file names the signature; 64 bad arguments.
+                With --signature NAME: only which database file holds NAME (a plain .ndb/.hdb/.ldb/.ign2/… \
+                in the directory, or a member of main/daily/… .cvd/.cld, unpacked by libclamav) and that \
+                file's build time (its CVD header; a plain file has only its modification time): the \
+                question to answer before ignore-signature. A name as a scan reports it (….UNOFFICIAL) is \
+                looked up as the database writes it.
                 """)
 
         @Option(name: .long, help: ArgumentHelp("The signature database directory.", valueName: "dir"))
@@ -22,7 +27,11 @@ extension CheckVirusScan {
         @Flag(name: .long, help: "Do not ask clamd.")
         var noClamd = false
 
+        @Option(name: .long, help: ArgumentHelp("Only say which database file holds this signature, and its build time.", valueName: "name"))
+        var signature: String?
+
         mutating func run() throws {
+            if let signature { try locate(signature); return }
             let inventory: SignatureDatabaseInventory
             do { inventory = try SignatureDatabaseInventory.read(directory: databaseDir) } catch {
                 standardError("db-info: \(error)")
@@ -69,6 +78,36 @@ extension CheckVirusScan {
             if let loaded = version.databaseVersion, let onDisk = disk.daily, loaded != onDisk {
                 print("!!! clamd has daily \(loaded) loaded but daily \(onDisk) is on disk: reload it (restart-clamd, or clamdscan --reload)")
                 throw ExitCode(RemediationExit.attention)
+            }
+        }
+
+        func locate(_ name: String) throws {
+            let found: [SignatureLocator.Location]
+            do { found = try SignatureLocator.find(name, directory: databaseDir) } catch {
+                standardError("db-info: \(error)")
+                throw ExitCode(RemediationExit.failed)
+            }
+            guard !found.isEmpty else {
+                standardError("db-info: no database file in \(databaseDir) names the signature \(SignatureLocator.writtenName(name)) (containers unpacked and every plain database read)")
+                throw ExitCode(3)
+            }
+            let now = WallClock.now()
+            print("Signature \(SignatureLocator.writtenName(name)) in \(databaseDir):")
+            for location in found {
+                var where_ = "\(location.fileName)"
+                if let member = location.member { where_ += " (member \(member))" }
+                if location.isIgnoreEntry { where_ += ": an ignore-list entry (the name is ignored there, not detected)" }
+                print("  \(where_)")
+                print("    File: \(location.path)")
+                if let header = location.header {
+                    var built = header.buildTime
+                    if let stamp = header.buildTimestamp { built += " (age \(DurationText.format(max(0, now - Double(stamp)))))" }
+                    print("    Build time: \(built)")
+                    print("    Version: \(header.version)")
+                } else {
+                    print("    Build time: none (a plain database has no header); modified \(DurationText.format(max(0, now - location.modified))) ago")
+                }
+                print("    Line: \(location.line)")
             }
         }
     }

@@ -23,7 +23,14 @@ extension CheckVirusScan {
                 (tag virus_scan).
                 Exit codes: 0 every ready file reached its tree; 1 some files stayed queued or the \
                 list/journal could not be written; 2 could not run (no engine, queue or tree \
-                missing); 75 another run holds the lock (nothing touched); 64 bad arguments.
+                missing); 6 the storm breaker held files (below); 75 another run holds the lock (nothing \
+                touched); 64 bad arguments.
+                Storm breaker: once one signature has matched --storm-limit distinct files (default \
+                \(StormBreaker.defaultLimit); this run plus the scan journal's last hour for this pipeline), further \
+                files matching it are held: left in the queue exactly as they were (neither published nor \
+                quarantined), journaled (action held), logged to syslog, and the run exits 6 with the \
+                ignore-signature command to run if it is a false positive; if the detections are real, run \
+                drain again with --storm-limit 0.
                 With --watch it keeps running (one queue; the engine stays loaded, the lock held): \
                 each file is scanned once its writer closed it (inotify) and it stayed quiet for \
                 --settle; a sweep at start, every --sweep-interval and after lost events catches the \
@@ -35,6 +42,7 @@ extension CheckVirusScan {
         @OptionGroup var layoutOptions: LayoutOptions
         @OptionGroup var engineOptions: EngineOptions
         @OptionGroup var clamdConfig: ClamdConfigOptions
+        @OptionGroup var storm: StormLimitOption
 
         @Option(name: .long, help: ArgumentHelp("The lock file (default: the queue's, /var/run/virus_scan/incoming.lock or incoming-draft.lock); only with one --queue.", valueName: "path"))
         var lock: String?
@@ -83,6 +91,7 @@ extension CheckVirusScan {
             let queues: [QueueDefinition]
             let minimumAge: Double
             let maximumSize: Int64
+            let stormLimit = try storm.limit()
             var moverOptions = SafeMover.Options(simulateCrossDevice: simulateCrossDevice)
             do {
                 layout = try layoutOptions.layout()
@@ -130,7 +139,7 @@ extension CheckVirusScan {
             }
             if watch {
                 try runWatch(layout: layout, queues: queues, scanner: scanner, minimumAge: minimumAge, maximumSize: maximumSize,
-                             mover: moverOptions, clamdLimit: clamdLimit)
+                             mover: moverOptions, clamdLimit: clamdLimit, stormLimit: stormLimit)
                 return
             }
 
@@ -142,6 +151,8 @@ extension CheckVirusScan {
                     journalPath: layout.journalPath, ageSource: layout.ageSource, mover: moverOptions)
                 configuration.clamdLimit = clamdLimit
                 configuration.pipeline = layout.pipelineIdentity
+                configuration.stormLimit = stormLimit
+                configuration.ignoreOptions = engineOptions.ignoreOptions
                 let bar = (!cron && isatty(2) == 1) ? ProgressBar(label: queue.name) : nil
                 let report: QueueDrain.Report
                 do {
@@ -150,7 +161,7 @@ extension CheckVirusScan {
                     report = try QueueDrain(configuration: configuration, scanner: scanner).run(progress: callback)
                 } catch let error as RemediationError where error.code == .lockHeld {
                     if !cron { standardError("drain \(queue.name): \(error.message)") }
-                    exit = exit == RemediationExit.failed ? exit : RemediationExit.lockHeld
+                    exit = exit == RemediationExit.failed || exit == RemediationExit.held ? exit : RemediationExit.lockHeld
                     continue
                 } catch {
                     bar?.finish()
@@ -159,14 +170,18 @@ extension CheckVirusScan {
                     continue
                 }
                 bar?.finish()
-                print(Self.render(report, verbose: verbose, cron: cron), terminator: "")
-                if !report.allResolved && exit == RemediationExit.ok { exit = RemediationExit.attention }
+                print(Self.render(report, verbose: verbose, cron: cron, ignoreOptions: engineOptions.ignoreOptions), terminator: "")
+                if !report.held.isEmpty && exit != RemediationExit.failed {
+                    exit = RemediationExit.held
+                } else if !report.allResolved && exit == RemediationExit.ok {
+                    exit = RemediationExit.attention
+                }
             }
             if exit != RemediationExit.ok { throw ExitCode(exit) }
         }
 
         /// The human report: one line per file needing attention (every file with -v), then the summary.
-        static func render(_ report: QueueDrain.Report, verbose: Bool, cron: Bool) -> String {
+        static func render(_ report: QueueDrain.Report, verbose: Bool, cron: Bool, ignoreOptions: [String] = []) -> String {
             var out = ""
             let queue = report.queue
             for path in report.removedTemporaries { out += "removed temp file of an interrupted run: \(path)\n" }
@@ -181,7 +196,7 @@ extension CheckVirusScan {
                 case .wouldMove(let outcome):
                     let signature: String = if case .infected(let name)? = file.verdict { " \(name) FOUND;" } else { "" }
                     out += "\(source):\(signature) would move to \(queue.path(for: outcome))/\(file.displayPath)\n"
-                case .kept, .notRegular:
+                case .kept, .notRegular, .held:
                     out += "\(source): \(file.disposition)\n"
                 case .tooNew, .gone:
                     if verbose { out += "\(source): \(file.disposition)\n" }
@@ -197,6 +212,11 @@ extension CheckVirusScan {
             let nothing = report.files.allSatisfy { if case .tooNew = $0.disposition { true } else { false } }
             if cron && nothing && out.isEmpty { return "" }
             out += QueueDrain.summary(report) + "\n"
+            for storm in report.heldBySignature {
+                out += "storm: " + StormBreaker.advice(signature: storm.signature, held: storm.held, matched: storm.matched, limit: report.stormLimit,
+                                                       ignoreCommand: StormBreaker.ignoreCommand(signature: storm.signature, options: ignoreOptions),
+                                                       rerun: "run drain again with --storm-limit 0") + "\n"
+            }
             return out
         }
     }

@@ -8,7 +8,7 @@ import Glibc
 extension CheckVirusScan.Drain {
     /// `drain --watch`: runs ``QueueWatcher`` on the one queue until SIGTERM/SIGINT.
     func runWatch(layout: PipelineLayout, queues: [QueueDefinition], scanner: any FileScanner, minimumAge: Double,
-                  maximumSize: Int64, mover: SafeMover.Options, clamdLimit: Int64?) throws {
+                  maximumSize: Int64, mover: SafeMover.Options, clamdLimit: Int64?, stormLimit: Int) throws {
         let queue = queues[0]
         let settleSeconds: Double, sweepSeconds: Double, heartbeatSeconds: Double
         do {
@@ -25,15 +25,18 @@ extension CheckVirusScan.Drain {
             ageSource: layout.ageSource, mover: mover)
         drain.clamdLimit = clamdLimit
         drain.pipeline = layout.pipelineIdentity
+        drain.stormLimit = stormLimit
+        drain.ignoreOptions = engineOptions.ignoreOptions
         let configuration = QueueWatcher.Configuration(
             drain: drain, lockPath: lock ?? queue.lock,
             statePath: WatchState.path(stateDirectory: layout.stateDirectory, queue: queue.name),
             settle: settleSeconds, sweepInterval: sweepSeconds, heartbeatInterval: heartbeatSeconds,
             dropEvents: dropEvents, stopDescriptor: stopFD)
         let verbose = self.verbose
+        let ignoreOptions = engineOptions.ignoreOptions
         do {
             try QueueWatcher(configuration: configuration, scanner: scanner).run(report: { report, pass in
-                let text = Self.render(report, verbose: verbose, cron: true)
+                let text = Self.render(report, verbose: verbose, cron: true, ignoreOptions: ignoreOptions)
                 if !text.isEmpty {
                     print((pass.isSweep ? "\(pass.rawValue): " : "") + text, terminator: "")
                     fflush(nil)

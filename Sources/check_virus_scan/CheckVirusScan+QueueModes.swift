@@ -127,9 +127,12 @@ extension CheckVirusScan {
         @OptionGroup var listing: ListingOptions
         @Option(name: .long, help: ArgumentHelp("How far back quarantined files count (default: the layout file's thresholds.infected.window, else 24h).", valueName: "duration"))
         var window: String?
+        @Option(name: .long, help: ArgumentHelp("WARNING when one signature quarantined at least COUNT distinct files in the window, CRITICAL at CRIT (default twice COUNT); the message names the signature and the ignore-signature command.", valueName: "count[:crit]"))
+        var storm: String?
 
         func check(_ context: CheckContext) throws -> CheckReport {
             if let window { _ = try DurationText.parse(window, option: "--window") }
+            let stormThresholds = try storm.map { text throws(CheckError) in try StormThresholds(parsing: text) }
             context.phase("loading the pipeline layout")
             let layout = try common.layout()
             let ranges = try thresholds.thresholds(.plain, configured: layout.thresholds?.infected)
@@ -137,7 +140,8 @@ extension CheckVirusScan {
                 ?? layout.thresholds?.infectedWindow ?? 86400
             let queues = try common.selectedQueues(layout)
             let history = readHistory(context, layout: layout, queues: queues, window: span, outcomes: [.infected])
-            return InfectedCheck.evaluate(history, window: span, thresholds: ranges, verbosity: context.verbosity, topN: listing.top, now: context.now)
+            return InfectedCheck.evaluate(history, window: span, thresholds: ranges, verbosity: context.verbosity, topN: listing.top, now: context.now,
+                                          storm: stormThresholds, ignoreOptions: common.ignoreOptions)
         }
     }
 }

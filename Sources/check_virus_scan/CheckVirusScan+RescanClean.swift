@@ -30,7 +30,13 @@ extension CheckVirusScan {
                 detection and no error in this run; 1 files found infected in this run; 2 files that could not \
                 be scanned in this run (and none infected); 3 stopped before the end (SIGTERM, SIGINT, \
                 --stop-after), the next run resumes; 4 another rescan holds the lock (nothing touched); \
-                5 cannot start or continue (engine, tree, state file); 64 bad arguments.
+                5 cannot start or continue (engine, tree, state file); 6 the storm breaker held files (wins \
+                over 1, 2 and 3); 64 bad arguments.
+                Storm breaker: once one signature has matched --storm-limit distinct files in this run (default \
+                \(StormBreaker.defaultLimit); 0 turns it off), further files matching it are held: left in the clean \
+                tree as they are, reported (HELD), journaled (action held) and logged to syslog; the summary says \
+                which signature and what to do (ignore-signature if it is a false positive; if the detections are \
+                real, rescan-clean --new-pass --storm-limit 0, since this pass has gone past them).
                 """)
 
         enum Exit {
@@ -39,9 +45,11 @@ extension CheckVirusScan {
             static let stopped: Int32 = 3
             static let lockHeld: Int32 = 4
             static let failed: Int32 = 5
+            static let held: Int32 = RemediationExit.held
         }
 
         @OptionGroup var common: CommonOptions
+        @OptionGroup var storm: StormLimitOption
 
         @Option(name: .long, help: ArgumentHelp("clamd, libclamav (in-process, loads --database-dir) or auto (clamd when it answers).", valueName: "engine"))
         var engine: String = "auto"
@@ -218,6 +226,7 @@ extension CheckVirusScan {
                 durableInterval: durableInterval, stopAfter: stopSeconds, newPass: newPass, ageSource: layout.ageSource,
                 syslog: !noSyslog)
             configuration.pipeline = layout.pipelineIdentity
+            configuration.stormLimit = (try? storm.limit()) ?? StormBreaker.defaultLimit
             // Under --cron the engine line is left out: cron mails any output, and an hourly run that
             // finds the pass complete should say nothing.
             if !cron {
@@ -235,9 +244,22 @@ extension CheckVirusScan {
                 return Exit.failed
             }
             let p = summary.progress
+            let heldCount = summary.held.values.reduce(0, +)
             let speed = summary.seconds > 0 ? Double(summary.bytesScanned) / summary.seconds : 0
-            let run = "this run: \(summary.filesScanned) files, \(ByteText.format(Double(summary.bytesScanned))) in \(DurationText.format(summary.seconds)) (\(ByteText.format(speed))/s), \(summary.detections) infected, \(summary.errors) errors, yielded \(DurationText.format(summary.yieldedSeconds))"
+            let run = "this run: \(summary.filesScanned) files, \(ByteText.format(Double(summary.bytesScanned))) in \(DurationText.format(summary.seconds)) (\(ByteText.format(speed))/s), \(summary.detections) infected\(heldCount > 0 ? " (\(heldCount) held)" : ""), \(summary.errors) errors, yielded \(DurationText.format(summary.yieldedSeconds))"
             let pass = "pass: \(p.filesDone)/\(p.filesTotal.map(String.init) ?? "?") files, \(p.detections) infected, \(p.errors) errors, \(p.skipped) skipped (not regular files)"
+            let stormLines = summary.held.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { signature, count in
+                "rescan-clean: storm: " + StormBreaker.advice(
+                    signature: signature, held: count, matched: summary.matched[signature] ?? count, limit: configuration.stormLimit,
+                    ignoreCommand: StormBreaker.ignoreCommand(signature: signature, options: common.ignoreOptions),
+                    rerun: "run rescan-clean --new-pass --storm-limit 0 (this pass has gone past them)")
+            }
+            defer {
+                for line in stormLines {
+                    say(line)
+                    if !noSyslog { Syslog.send(.error, line) }
+                }
+            }
             switch summary.outcome {
             case .alreadyComplete:
                 if cron { return 0 }
@@ -245,9 +267,10 @@ extension CheckVirusScan {
                 return 0
             case .stopped(let reason):
                 say("rescan-clean: stopped (\(reason)); the next run resumes. \(run); \(pass)")
-                return Exit.stopped
+                return heldCount > 0 ? Exit.held : Exit.stopped
             case .completed:
                 say("rescan-clean: pass completed in \(DurationText.format(p.lastCompletedDuration ?? summary.seconds)). \(run); \(pass)")
+                if heldCount > 0 { return Exit.held }
                 if summary.detections > 0 { return Exit.detections }
                 if summary.errors > 0 { return Exit.errors }
                 return 0

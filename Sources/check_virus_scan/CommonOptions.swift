@@ -58,6 +58,14 @@ struct CommonOptions: ParsableArguments {
         return layout
     }
 
+    /// What `ignore-signature` needs to reach the same database directory and clamd as this check.
+    var ignoreOptions: [String] {
+        var words: [String] = []
+        if databaseDir != ClamdDefaults.databaseDirectory { words += ["--database-dir", databaseDir] }
+        if let socket { words += ["--socket", socket] } else if let tcp { words += ["--tcp", tcp] }
+        return words
+    }
+
     /// The selected queues, in the order asked.
     func selectedQueues(_ layout: PipelineLayout) throws -> [QueueDefinition] {
         try layout.queues(named: queues)

@@ -16,6 +16,35 @@ enum RemediationExit {
     static let failed: Int32 = 2
     /// drain: another run holds the queue's lock; nothing was touched (EX_TEMPFAIL).
     static let lockHeld: Int32 = 75
+    /// drain and rescan-clean: the storm breaker held files (one signature matched --storm-limit
+    /// distinct files); they stay where they were. Wins over 1 and 75, not over 2.
+    static let held: Int32 = 6
+}
+
+/// `--storm-limit`, shared by drain and rescan-clean.
+struct StormLimitOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Hold further files of a signature once it matched this many distinct files (drain: this run plus the journal's last hour; rescan-clean: this run); 0 turns it off (default \(StormBreaker.defaultLimit)).", valueName: "n"))
+    var stormLimit: String = "\(StormBreaker.defaultLimit)"
+
+    /// The limit: 0 to 10^9; anything else is a usage error (64).
+    func limit() throws -> Int {
+        guard let value = Int(stormLimit), (0...1_000_000_000).contains(value) else {
+            throw ValidationError("--storm-limit: must be a whole number from 0 (off) to 1000000000, got '\(stormLimit)'")
+        }
+        return value
+    }
+
+    func validate() throws { _ = try limit() }
+}
+
+extension EngineOptions {
+    /// What `ignore-signature` needs to reach the same database directory and clamd.
+    var ignoreOptions: [String] {
+        var words: [String] = []
+        if databaseDir != ClamdDefaults.databaseDirectory { words += ["--database-dir", databaseDir] }
+        if let socket { words += ["--socket", socket] } else if let first = tcp.first { words += ["--tcp", first] }
+        return words
+    }
 }
 
 /// Options for the pipeline layout (the same meaning as the check modes' options).

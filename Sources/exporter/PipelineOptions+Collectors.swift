@@ -24,7 +24,7 @@ extension PipelineOptions {
             QueueCollector(queues: queues, options: options),
             OutcomeCollector(queues: queues, tracker: tracker, journal: journal, options: options),
             JournalCollector(journal: journal, queues: queues.map(\.name), tracker: tracker,
-                             activity: ScanActivityTracker(countSince: now, topK: topSignatures)),
+                             activity: ScanActivityTracker(countSince: now, topK: topSignatures), heldQueues: queues),
             ClamdCollector(client: clamd),
             SignatureCollector(directory: databaseDirectory),
             RescanCollector(statePath: layout.rescanStatePath, lockPath: lock ?? Self.defaultRescanLock),

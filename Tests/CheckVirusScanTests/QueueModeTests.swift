@@ -250,8 +250,14 @@ struct QueueModeTests {
         let run = try Plugin.run(tree.args("infected", ["-w", "0", "-c", "2"]))
         #expect(run.exitCode == expectedExit, "\(run)")
         #expect(run.perf("infected") == PerfItem(label: "infected", value: Double(count), unit: "", warning: "0", critical: "2", min: "0", max: ""))
-        #expect(run.lines.count == count + 4, "\(run)")  // as before, plus the two lines on the sources
-        if count > 0 { #expect(run.line(1).hasSuffix(" incoming/bad\(count - 1).exe (68 B) [outcome tree]"), "\(run)") }
+        // The files, then (when there are any) detections by signature: here only the outcome tree
+        // knows them, so one unknown bucket; then the two lines on the sources.
+        #expect(run.lines.count == count + 4 + (count > 0 ? 2 : 0), "\(run)")
+        if count > 0 {
+            #expect(run.line(1).hasSuffix(" incoming/bad\(count - 1).exe (68 B) [outcome tree]"), "\(run)")
+            #expect(run.line(count + 1) == "detections by signature (distinct files quarantined in the last 1d):", "\(run)")
+            #expect(run.line(count + 2) == "  \(count) (unknown: not in the journal): found in the infected tree only, signature not known", "\(run)")
+        }
     }
 }
 

@@ -148,3 +148,33 @@ struct CollectorTests {
         }
     }
 }
+
+/// `virus_scan_held_files{queue}`: held journal records of the last hour whose file is still where it was held.
+@Suite("held files gauge")
+struct HeldFilesGaugeTests {
+    @Test func countsHeldFilesStillInPlace() async throws {
+        let tree = try PipelineTree()
+        let journal = ScanJournal(path: tree.root + "/journal.jsonl", pipeline: tree.layout.pipelineIdentity)
+        let now = WallClock.now()
+        try tree.file("incoming/held1.pdf", age: 50)
+        try tree.file("incoming/held2.pdf", age: 50)
+        try tree.file("clean/published.pdf", age: 50)
+        try tree.file("incoming/old.pdf", age: 8000)  // held two hours ago: outside the hour
+        func held(_ queue: String, _ path: String, source: String = "drain", at time: Double = now) -> JournalRecord {
+            JournalRecord(time: time, queue: queue, path: path, size: 1, placed: time - 5, scanned: time, verdict: "infected",
+                          signature: "Bad.Sig", duration: 0.1, source: source, action: "held")
+        }
+        try journal.append([
+            held("incoming", "held1.pdf"), held("incoming", "held1.pdf"),  // held twice: one file
+            held("incoming", "held2.pdf"),
+            held("incoming", "gone.pdf"),  // quarantined or ignored since: not there
+            held("incoming", "published.pdf", source: "rescan"),  // rescan-clean held it in clean
+            held("incoming", "old.pdf", at: now - 7200),
+        ])
+        let collector = JournalCollector(journal: journal, queues: tree.layout.queues.map(\.name),
+                                         tracker: ProcessedTracker(countSince: now - 10), heldQueues: tree.layout.queues)
+        let samples = parseSamples(PrometheusTextFormat.render(await Scraper(collectors: [collector]).scrape().families))
+        #expect(samples["virus_scan_held_files{queue=\"incoming\"}"] == 3)
+        #expect(samples["virus_scan_held_files{queue=\"draft-incoming\"}"] == 0)
+    }
+}

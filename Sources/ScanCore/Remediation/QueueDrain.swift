@@ -47,6 +47,13 @@ public struct QueueDrain: Sendable {
         public var journalSource = "drain"
         /// Checked before each file: once true, no further file is started (the files in hand finish).
         public var stopRequested: (@Sendable () -> Bool)? = nil
+        /// The circuit breaker (``StormBreaker``): once one signature has matched this many distinct
+        /// files (this run plus the journal's last hour for this pipeline), further files matching it
+        /// are held in the queue. 0: off.
+        public var stormLimit: Int = StormBreaker.defaultLimit
+        /// What the advice for held files adds to `check_virus_scan ignore-signature NAME --reason …`
+        /// (`--database-dir DIR`, `--socket PATH`: what this run used).
+        public var ignoreOptions: [String] = []
 
         public init(queue: QueueDefinition, minimumAge: Double = 10, maximumSize: Int64 = 100 << 20, jobs: Int = 2,
                     dryRun: Bool = false, lockPath: String? = nil, listDirectory: String? = nil, journalPath: String? = nil,
@@ -108,6 +115,9 @@ public struct QueueDrain: Sendable {
         case notRegular(EntryKind)
         /// Vanished before it could be handled (another process moved it).
         case gone
+        /// Infected, but its signature already matched `--storm-limit` distinct files (`matched`
+        /// known, this one included): left in the queue untouched, neither published nor quarantined.
+        case held(signature: String, matched: Int)
 
         public var label: String {
             switch self {
@@ -118,6 +128,7 @@ public struct QueueDrain: Sendable {
             case .tooNew: "too-new"
             case .notRegular: "not-regular"
             case .gone: "gone"
+            case .held: "held"
             }
         }
     }
@@ -159,6 +170,8 @@ public struct QueueDrain: Sendable {
         public var listErrors: [String] = []
         public var journalErrors: [String] = []
         public var seconds: Double = 0
+        /// The storm limit the run used (0: off).
+        public var stormLimit: Int = 0
 
         public func count(_ label: String) -> Int { files.filter { $0.disposition.label == label }.count }
         public var moved: [FileReport] { files.filter { if case .moved = $0.disposition { true } else { false } } }
@@ -168,6 +181,19 @@ public struct QueueDrain: Sendable {
         public var scanned: [FileReport] { files.filter { $0.verdict != nil } }
         public var notRegular: [FileReport] { files.filter { if case .notRegular = $0.disposition { true } else { false } } }
         public var bytesScanned: Int64 { scanned.reduce(0) { $0 + $1.size } }
+        /// Files held by the storm breaker.
+        public var held: [FileReport] { files.filter { if case .held = $0.disposition { true } else { false } } }
+        /// Held files per signature, and the most distinct files the signature was seen matching.
+        public var heldBySignature: [(signature: String, held: Int, matched: Int)] {
+            var bySignature: [String: (held: Int, matched: Int)] = [:]
+            for file in files {
+                guard case .held(let signature, let matched) = file.disposition else { continue }
+                let known = bySignature[signature, default: (0, 0)]
+                bySignature[signature] = (known.held + 1, max(known.matched, matched))
+            }
+            return bySignature.map { ($0.key, $0.value.held, $0.value.matched) }
+                .sorted { $0.held != $1.held ? $0.held > $1.held : $0.signature < $1.signature }
+        }
         /// Whether every file that was ready got to its outcome tree.
         public var allResolved: Bool { kept.isEmpty && unreadable.isEmpty && listErrors.isEmpty && journalErrors.isEmpty }
     }
@@ -210,6 +236,17 @@ public struct QueueDrain: Sendable {
         }
 
         var report = Report(queue: queue, engine: scanner.engineName, dryRun: config.dryRun)
+        report.stormLimit = config.stormLimit
+        // The breaker counts this run plus the journal's last hour for this pipeline.
+        let breaker = StormBreaker(limit: config.stormLimit)
+        if breaker.enabled, let path = config.journalPath {
+            do {
+                let read = try ScanJournal(path: path, pipeline: config.pipeline).read(since: config.clock() - StormBreaker.journalWindow)
+                breaker.seed(from: read.records)
+            } catch {
+                report.journalErrors.append("\(path): cannot be read for the storm limit (\(error)); counting this run's detections only")
+            }
+        }
         let mover = SafeMover(queue: queue.name, options: config.mover)
         let listWriter = config.listDirectory.map { AttachmentListWriter(directory: $0, queue: queue.name) }
         if !config.dryRun {
@@ -264,7 +301,7 @@ public struct QueueDrain: Sendable {
                     if index >= ready.count { break }
                     let candidate = ready[index]
                     let file = process(candidate.path, queueFD: queueFD, mover: mover,
-                                       trees: [.clean: treeClean, .infected: treeInfected])
+                                       trees: [.clean: treeClean, .infected: treeInfected], breaker: breaker)
                     var record: JournalRecord?
                     if let verdict = file.verdict, !config.dryRun {
                         let now = config.clock()
@@ -285,8 +322,8 @@ public struct QueueDrain: Sendable {
                         record = JournalRecord(time: now, queue: queue.name, path: file.displayPath, size: file.size,
                                                placed: placed, scanned: now, verdict: verdict.label, signature: signature,
                                                duration: file.scanSeconds, source: config.journalSource, engine: scanner.engineName,
-                                               action: file.disposition.label == "dropped-duplicate" ? "dropped-duplicate"
-                                                   : (file.disposition.label == "moved" ? "moved" : "kept"),
+                                               action: ["dropped-duplicate", "moved", "held"].contains(file.disposition.label)
+                                                   ? file.disposition.label : "kept",
                                                inode: identity.inode, device: identity.device)
                     }
                     if let record, let journal {
@@ -313,15 +350,20 @@ public struct QueueDrain: Sendable {
         report.listFiles = outcome.listFiles
         report.listErrors = outcome.listErrors
         report.unlistable = outcome.unlistable
-        report.journalErrors = outcome.journalErrors
+        report.journalErrors += outcome.journalErrors
         report.files.sort { $0.relativePath.lexicographicallyPrecedes($1.relativePath) }
         report.seconds = MonotonicClock.now() - started
         log(.info, Self.summary(report))
+        for storm in report.heldBySignature {
+            log(.error, "drain \(queue.name): storm: " + StormBreaker.advice(signature: storm.signature, held: storm.held, matched: storm.matched,
+                                                                         limit: config.stormLimit, ignoreCommand: StormBreaker.ignoreCommand(signature: storm.signature, options: config.ignoreOptions),
+                                                                         rerun: "re-run drain with --storm-limit 0"))
+        }
         return report
     }
 
     /// Scans and moves one file. Never throws: every outcome is a disposition.
-    private func process(_ path: [UInt8], queueFD: Int32, mover: SafeMover, trees: [Outcome: Int32]) -> FileReport {
+    private func process(_ path: [UInt8], queueFD: Int32, mover: SafeMover, trees: [Outcome: Int32], breaker: StormBreaker) -> FileReport {
         let config = configuration
         var components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Array($0) }
         let name = components.removeLast()
@@ -427,7 +469,13 @@ public struct QueueDrain: Sendable {
             report.disposition = .kept(.scanError(message))
             return report
         case .clean: outcome = .clean
-        case .infected: outcome = .infected
+        case .infected(let signature):
+            // The breaker: past the storm limit, the file stays exactly where it is.
+            if case .hold(let matched) = breaker.decide(signature: signature, queue: config.queue.name, path: report.displayPath) {
+                report.disposition = .held(signature: signature, matched: matched)
+                return report
+            }
+            outcome = .infected
         }
         if config.dryRun {
             report.disposition = .wouldMove(outcome)
@@ -455,6 +503,8 @@ public struct QueueDrain: Sendable {
             log(.warning, "\(prefix)File \(source) infected (\(signature))")
         case (_, .kept(let reason)):
             log(.error, "\(prefix)File \(source) left in the queue: \(reason)")
+        case (_, .held(let signature, let matched)):
+            log(.warning, "\(prefix)File \(source) infected (\(signature)); held in the queue: storm limit reached (\(matched) distinct files matched it)")
         default:
             break
         }
@@ -475,6 +525,7 @@ public struct QueueDrain: Sendable {
             "\(report.notRegular.count) not regular files",
         ]
         if report.dryRun { parts.insert("dry run", at: 0) }
+        if !report.held.isEmpty { parts.append("\(report.held.count) held (storm limit \(report.stormLimit))") }
         return "drain \(report.queue.name) (\(report.engine)): " + parts.joined(separator: ", ") + " in \(seconds)s"
     }
 }
@@ -604,6 +655,8 @@ extension QueueDrain.Disposition: CustomStringConvertible {
         case .tooNew: "too new (still being written?): left for the next run"
         case .notRegular(let kind): "\(kind.rawValue): skipped (never followed or moved)"
         case .gone: "gone (moved by another process)"
+        case .held(let signature, let matched):
+            "held in the queue: \(signature) matched \(matched) distinct files, past the storm limit (neither published nor quarantined)"
         }
     }
 }

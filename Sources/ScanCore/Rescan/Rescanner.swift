@@ -52,6 +52,10 @@ public struct RescanConfiguration: Sendable {
     public var versionCheckInterval: Double
     /// The pipeline the journal records name (``PipelineLayout/pipelineIdentity``); nil: none.
     public var pipeline: String? = nil
+    /// The circuit breaker (``StormBreaker``): once one signature has matched this many distinct
+    /// files in this run, further files matching it are held (left in the clean tree, reported and
+    /// journaled as `held`). 0: off.
+    public var stormLimit: Int = StormBreaker.defaultLimit
 
     public init(trees: [RescanTree], incomingQueues: [QueueDefinition], statePath: String, journalPath: String,
                 auditJournalPath: String? = nil, jobs: Int = 2, yieldAfter: Double = 60, yieldCheckInterval: Double = 1,
@@ -117,6 +121,10 @@ public struct RescanSummary: Sendable {
     public var seconds: Double
     /// Seconds spent yielding to incoming backlogs.
     public var yieldedSeconds: Double
+    /// Files held by the storm breaker in this run (left in the clean tree), by signature.
+    public var held: [String: Int] = [:]
+    /// Distinct files each held signature matched in this run.
+    public var matched: [String: Int] = [:]
 }
 
 /// The rescan of the clean trees: resumable, polite, observable.
@@ -134,6 +142,7 @@ public final class Rescanner: Sendable {
     private let versionProbe: (@Sendable () -> RescanDatabaseVersion?)?
     private let shouldStop: @Sendable () -> Bool
     private let events: @Sendable (RescanEvent) -> Void
+    private let breaker: StormBreaker
 
     /// - Parameters:
     ///   - version: the databases `scanner` runs with (``RescanDatabaseVersion/of(_:databaseDirectory:)``).
@@ -150,6 +159,7 @@ public final class Rescanner: Sendable {
         self.versionProbe = versionProbe
         self.shouldStop = shouldStop
         self.events = events
+        self.breaker = StormBreaker(limit: configuration.stormLimit)
     }
 
     public func run() throws(RescanError) -> RescanSummary {
@@ -511,9 +521,14 @@ public final class Rescanner: Sendable {
         case .infected(let signature):
             var action: String
             var outcome: String
+            var heldMatched: Int?
             if configuration.reportOnly {
                 action = "report-only"
                 outcome = "reported only (--report-only), left in \(tree.clean)"
+            } else if case .hold(let matched) = breaker.decide(signature: signature, queue: tree.queue, path: display) {
+                heldMatched = matched
+                action = "held"
+                outcome = "held in \(tree.clean): storm limit reached (\(matched) distinct files matched it); neither quarantined nor moved"
             } else {
                 tracker.beginMove(RescanProgress.MovingFile(path: display, size: before.size, placed: placed, signature: signature))
                 (action, outcome) = quarantine(fd, entry, before, tree)
@@ -523,11 +538,11 @@ public final class Rescanner: Sendable {
                                        duration: duration, source: "rescan", engine: scanner.engineName, action: action,
                                        inode: before.inode, device: before.device)
             journal(record)
-            if !configuration.reportOnly { tracker.journaledMove(display) }
+            if !configuration.reportOnly && heldMatched == nil { tracker.journaledMove(display) }
             events(.detection(queue: tree.queue, path: display, signature: signature, outcome: outcome))
             log(LOG_WARNING, "rescan: infected file \(tree.clean)/\(display) (queue \(tree.queue)): \(signature); \(outcome)")
             return FileResult(path: entry.relativePath, kind: .infected(moved: action == "moved" || action == "dropped-duplicate"),
-                              size: before.size)
+                              size: before.size, held: heldMatched.map { (signature, $0) })
         }
     }
 
@@ -617,6 +632,8 @@ struct FileResult: Sendable {
     var path: [UInt8]
     var kind: Kind
     var size: Int64 = 0
+    /// Held by the storm breaker: the signature and the distinct files it matched.
+    var held: (signature: String, matched: Int)? = nil
 }
 
 /// Counters for this run only.
@@ -626,8 +643,14 @@ struct RunStats: Sendable {
     var detections = 0
     var errors = 0
     var yieldedSeconds = 0.0
+    var held: [String: Int] = [:]
+    var matched: [String: Int] = [:]
 
     mutating func add(_ result: FileResult) {
+        if let held = result.held {
+            self.held[held.signature, default: 0] += 1
+            matched[held.signature] = max(matched[held.signature] ?? 0, held.matched)
+        }
         switch result.kind {
         case .clean: files += 1; bytes += result.size
         case .infected: files += 1; bytes += result.size; detections += 1
@@ -642,11 +665,16 @@ struct RunStats: Sendable {
         detections += other.detections
         errors += other.errors
         yieldedSeconds += other.yieldedSeconds
+        held.merge(other.held, uniquingKeysWith: +)
+        matched.merge(other.matched, uniquingKeysWith: max)
     }
 
     func summary(_ outcome: RescanSummary.Outcome, _ progress: RescanProgress, started: Double) -> RescanSummary {
-        RescanSummary(outcome: outcome, progress: progress, filesScanned: files, bytesScanned: bytes, detections: detections,
-                      errors: errors, seconds: MonotonicClock.now() - started, yieldedSeconds: yieldedSeconds)
+        var summary = RescanSummary(outcome: outcome, progress: progress, filesScanned: files, bytesScanned: bytes, detections: detections,
+                                    errors: errors, seconds: MonotonicClock.now() - started, yieldedSeconds: yieldedSeconds)
+        summary.held = held
+        summary.matched = matched
+        return summary
     }
 }
 

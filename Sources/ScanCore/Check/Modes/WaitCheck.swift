@@ -123,8 +123,12 @@ public enum StuckCheck {
 /// `infected`: the number of files quarantined within the window, tested against -w/-c; they are
 /// listed in the long output (at most `topN`).
 public enum InfectedCheck {
+    /// - Parameters:
+    ///   - storm: `--storm`: a result per signature that quarantined at least its COUNT files.
+    ///   - ignoreOptions: what the advised `ignore-signature` command adds (`--database-dir DIR`, `--socket PATH`).
     public static func evaluate(
-        _ history: ProcessingHistory, window: Double, thresholds: Thresholds, verbosity: Int = 0, topN: Int = 20, now: Double
+        _ history: ProcessingHistory, window: Double, thresholds: Thresholds, verbosity: Int = 0, topN: Int = 20, now: Double,
+        storm: StormThresholds? = nil, ignoreOptions: [String] = []
     ) -> CheckReport {
         var report = CheckReport()
         let infected = history.records.filter { $0.outcome == .infected }
@@ -136,12 +140,35 @@ public enum InfectedCheck {
                 "\(infected.count) \(infected.count == 1 ? "file" : "files") quarantined in the last \(windowText)"
             })
         report.perfdata.append(context.performance(metric))
+        let groups = SignatureStorm.group(infected)
+        let known = groups.filter { $0.signature != SignatureStorm.unknownBucket }
+        var stormLines: [String] = []
+        if let storm {
+            for group in known where group.files >= storm.warning {
+                let state: ServiceState = group.files >= storm.critical ? .critical : .warning
+                let command = StormBreaker.ignoreCommand(signature: group.signature, options: ignoreOptions)
+                report.results.append(CheckResult(state, "signature storm: \(group.signature) quarantined \(group.files) files in the last \(windowText) (--storm \(storm.text)); if it is a false positive: \(command)"))
+                stormLines.append("signature storm \(group.signature) (\(group.files) files): if it is a false positive, run: \(command)")
+            }
+            report.perfdata.append(PerfDatum("signature_max", Double(known.first?.files ?? 0), thresholds: storm.perfThresholds, min: 0))
+        }
+        report.details += stormLines
         for record in infected.reversed().prefix(topN) {
             let signature = record.signature.map { " \($0)" } ?? ""
             let rescan = record.fromRescan ? ", rescan" : ""
             report.details.append("  \(DurationText.format(now - record.processed)) ago \(record.queue)/\(record.displayPath) (\(ByteText.format(Double(record.size))))\(signature) [\(record.origin.rawValue)\(rescan)]")
         }
         if infected.count > topN { report.details.append("  (\(infected.count - topN) more not listed)") }
+        if !groups.isEmpty && topN > 0 {
+            report.details.append("detections by signature (distinct files quarantined in the last \(windowText)):")
+            for group in groups.filter({ $0.signature != SignatureStorm.unknownBucket }).prefix(topN) {
+                report.details.append("  \(group.files) \(group.signature)")
+            }
+            if known.count > topN { report.details.append("  (\(known.count - topN) more signatures not listed)") }
+            if let unknown = groups.last, unknown.signature == SignatureStorm.unknownBucket {
+                report.details.append("  \(unknown.files) \(SignatureStorm.unknownBucket): found in the infected tree only, signature not known")
+            }
+        }
         report.details += history.sourceLines(counted: infected)
         report.results += history.problems
         return report
