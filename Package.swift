@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CClamAVWorker", dependencies: ["CClamAV", "CScanSupport"]),
 
         // Core library
-        .target(name: "ScanCore", dependencies: ["CClamAV", "CClamAVWorker", "CScanSupport", logging, yams]),
+        .target(name: "ScanCore", dependencies: ["CClamAV", "CClamAVWorker", "CScanSupport", yams]),
         .target(name: "ScanCoreTestSupport", dependencies: ["ScanCore", "CScanSupport"]),
 
         // Executables (thin)

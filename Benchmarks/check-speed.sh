@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check_virus_scan speed (issue 3), side by side in one run:
+# check_virus_scan speed, side by side in one run:
 #  (a) empty pipeline: wall time of `check_virus_scan backlog`, process start included (target < 50 ms);
 #  (b) 100k-file backlog: `check_virus_scan backlog` vs `find incoming -type f -printf '%T@ %s\n' | wc -l`
 #      (both read every file's metadata; target: the check takes no longer than find).

@@ -2,7 +2,7 @@
 # clamd throughput: ScanCore's clamd client (INSTREAM and FILDES) against
 # `clamdscan --multiscan --fdpass`, on the same corpus and the same clamd configuration.
 #
-# What it measures (issue 4, "Speed", second point):
+# What it measures:
 #   An upload-like corpus (default 2,000 files, 10 KB-5 MB: PDFs, docx/xlsx, images, text;
 #   1% EICAR) scanned by one clamd (MaxThreads 2) loaded with the medium synthetic database
 #   (~522k signatures), three ways:

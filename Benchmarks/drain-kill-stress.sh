@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full SIGKILL stress test of drain (issue 5, "Crash at any instant"): hundreds of runs over
+# The full SIGKILL stress test of drain: hundreds of runs over
 # a few hundred files, each killed with SIGKILL after a random delay, then rerun; after every
 # rerun every file that was queued is in exactly one of queue/clean/infected with identical bytes,
 # and no temp file is left. Odd runs take the cross-filesystem path (--simulate-cross-device).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# drain against the runbook's ways, side by side in one run (issue 5, "Speed").
+# drain against the runbook's ways, side by side in one run.
 #
 # Rows (each on a fresh copy of the corpus: clamd caches clean verdicts by hash):
 #   batch     find incoming -type f -print0 | xargs -0 clamscan -d DB        (the runbook, reference 1.0x)

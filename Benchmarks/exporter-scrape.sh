@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# virus_scan_exporter scrape benchmark (issue 6). Not a test: prints figures.
+# virus_scan_exporter scrape benchmark. Not a test: prints figures.
 #
 # 1. Scrape cost on a big pipeline: a 100k-file backlog in incoming and a 1M-file clean tree (1,000
 #    directories each, built by snapshot_bench --make-tree; the clean tree's directories are back-dated

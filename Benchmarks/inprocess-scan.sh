@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # In-process libclamav scanning against the runbook's clamscan batch, side by side in one run.
 #
-# What it measures (issue 4, "Speed"):
+# What it measures:
 #   1. Throughput over an upload-like corpus (default 2,000 files, 10 KB-5 MB: PDFs, docx/xlsx,
 #      images, text; 1% EICAR) with the medium synthetic database (~522k signatures):
 #        a. ours:  scan_bench --processes 2 (ClamAVEngine: database loaded once, 2 scanning

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The scan journal at 1M records (issue 11), side by side in one run:
+# The scan journal at 1M records, side by side in one run:
 #  (a) size: a 1M-record journal written by the journal's own writer with rotation off (bytes, bytes a record);
 #  (b) reading the last 10 minutes of it: `check_virus_scan wait --window 10m` (whole process: it reads the
 #      journal backwards from its end, plus the empty outcome trees) vs `jq -c 'select(.scanned >= T)' | wc -l`

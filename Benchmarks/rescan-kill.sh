@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# rescan-clean under SIGKILL at random points over a real corpus and database (issue 7, "resume
-# figures"): runs the release binary over the benchmark corpus (see rescan.sh) with --jobs 2 and
+# rescan-clean under SIGKILL at random points over a real corpus and database (the resume
+# figures): runs the release binary over the benchmark corpus (see rescan.sh) with --jobs 2 and
 # the audit journal, SIGKILLs it after a random 1-2.5 s (engine load included) KILLS times, then
 # lets a last run finish the pass, and reports: scans in all, files, files scanned again after each
 # kill (bound: --jobs), and that the final state is complete with exact counts.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# rescan-clean against the legacy rescan (clamscan -r), side by side in one run (issue 7, "Speed").
+# rescan-clean against the legacy rescan (clamscan -r), side by side in one run.
 #
 # Over the same clean tree (an upload-like corpus from virus_scan_fixtures: PDFs, docx/xlsx,
 # images, text, 10 KB-5 MB, 1% EICAR) and the same database (the medium synthetic one, ~522k

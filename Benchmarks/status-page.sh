@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The status page's render time on a 100k-file backlog, beside find on the same tree (issue: status page).
+# The status page's render time on a 100k-file backlog, beside find on the same tree.
 #
 # Builds a queue of 100,000 files in 1,000 directories (snapshot_bench --make-tree), starts
 # virus_scan_exporter on it with --status.max-age 0 (every request gathers anew: walks the queues,

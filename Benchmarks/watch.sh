@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Time to clean, side by side in one run (issue 17): a synthetic upload load replayed against
+# Time to clean, side by side in one run: a synthetic upload load replayed against
 #   legacy   a per-file clamscan every minute (our imitation of process-uploaded-attachments.sh
 #            before clamd: setlock -n, one clamscan per file, database loaded for each file)
 #   cron     check_virus_scan drain --cron every minute (engine loaded once per run, --min-age 10)

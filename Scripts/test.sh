@@ -30,7 +30,7 @@ total=$(grep -E 'Test run with [0-9]+ tests? in [0-9]+ suites? (passed|failed)' 
   | sed -nE 's/.*Test run with ([0-9]+) tests?.*/\1/p' | awk '{ n += $1 } END { if (NR) print n }')
 failed_tests=$(grep -E '^✘ Test ' "$log" | grep -E ' failed after ' | wc -l | tr -d ' ')
 rm -f "$log"
-# The drain --watch benchmark's smoke run (issue 17): watch side only, small database, about 2 min.
+# The drain --watch benchmark's smoke run: watch side only, small database, about 2 min.
 smoke_work=$(mktemp -d /tmp/watch-smoke.XXXXXX)
 if bash Benchmarks/watch.sh --smoke --bin "$(swift build --show-bin-path)/check_virus_scan" --work "$smoke_work"; then
   echo "watch-smoke: passed"

@@ -43,6 +43,13 @@ extension CheckMode {
     }
 }
 
+extension CheckMode {
+    /// `--window`, when given (seconds, or with a suffix s, m, h, d).
+    static func parseWindow(_ text: String?) throws(CheckError) -> Double? {
+        try text.map { (text: String) throws(CheckError) -> Double in try DurationText.parse(text, option: "--window") }
+    }
+}
+
 extension CheckVirusScan {
     struct Backlog: CheckMode {
         static let configuration = CommandConfiguration(
@@ -87,8 +94,7 @@ extension CheckVirusScan {
             context.phase("loading the pipeline layout")
             let layout = try common.layout()
             let ranges = try thresholds.thresholds(.seconds, configured: layout.thresholds?.wait)
-            let span = try window.map { (text: String) throws(CheckError) -> Double in try DurationText.parse(text, option: "--window") }
-                ?? layout.thresholds?.waitWindow ?? 600
+            let span = try Self.parseWindow(window) ?? layout.thresholds?.waitWindow ?? 600
             let percentile = self.percentile ?? layout.thresholds?.waitPercentile ?? 90
             guard percentile.isFinite, percentile > 0, percentile <= 100 else {
                 throw CheckError(.invalidArgument, "--percentile: must be more than 0 and at most 100, got \(PerfDatum.format(percentile))")
@@ -108,10 +114,9 @@ extension CheckVirusScan {
         var window: String?
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            if let window { _ = try DurationText.parse(window, option: "--window") }
+            let given = try Self.parseWindow(window)  // before the layout: a bad --window is the first error
             let (layout, queues, readings) = try readQueues(context, topN: listing.top)
-            let span = try window.map { (text: String) throws(CheckError) -> Double in try DurationText.parse(text, option: "--window") }
-                ?? layout.thresholds?.stuckWindow ?? 1800
+            let span = given ?? layout.thresholds?.stuckWindow ?? 1800
             let history = readHistory(context, layout: layout, queues: queues, window: span)
             var report = StuckCheck.evaluate(readings, history: history, window: span, verbosity: context.verbosity, topN: listing.top)
             StuckCheck.evaluateWatchers(watchStates(layout, queues), now: context.now, into: &report)
@@ -131,13 +136,12 @@ extension CheckVirusScan {
         var storm: String?
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            if let window { _ = try DurationText.parse(window, option: "--window") }
+            let given = try Self.parseWindow(window)  // before the layout: a bad --window is the first error
             let stormThresholds = try storm.map { text throws(CheckError) in try StormThresholds(parsing: text) }
             context.phase("loading the pipeline layout")
             let layout = try common.layout()
             let ranges = try thresholds.thresholds(.plain, configured: layout.thresholds?.infected)
-            let span = try window.map { (text: String) throws(CheckError) -> Double in try DurationText.parse(text, option: "--window") }
-                ?? layout.thresholds?.infectedWindow ?? 86400
+            let span = given ?? layout.thresholds?.infectedWindow ?? 86400
             let queues = try common.selectedQueues(layout)
             let history = readHistory(context, layout: layout, queues: queues, window: span, outcomes: [.infected])
             return InfectedCheck.evaluate(history, window: span, thresholds: ranges, verbosity: context.verbosity, topN: listing.top, now: context.now,

@@ -10,7 +10,7 @@ import Glibc
 private let rescanStopRequested = Atomic<Bool>(false)
 
 extension CheckVirusScan {
-    /// `rescan-clean`: the periodic rescan of the clean trees with the current signatures (issue 7).
+    /// `rescan-clean`: the periodic rescan of the clean trees with the current signatures.
     struct RescanClean: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rescan-clean",

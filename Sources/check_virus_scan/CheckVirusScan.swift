@@ -17,9 +17,9 @@ struct CheckVirusScan: ParsableCommand {
         [Backlog.self, Age.self, Wait.self, Stuck.self, Infected.self, Clamd.self, Signatures.self, Probe.self, Rescan.self, All.self]
     }
 
-    /// Remediation commands (issue 5 and 7): human output, their own exit codes.
+    /// Remediation commands: human output, their own exit codes.
     static var remediation: [any ParsableCommand.Type] {
-        [RescanClean.self] + remediationIssue5
+        [RescanClean.self, Drain.self, Scan.self, DbInfo.self, ClamdStatus.self, RestartClamd.self, IgnoreSignature.self]
     }
 
     static var configuration: CommandConfiguration {

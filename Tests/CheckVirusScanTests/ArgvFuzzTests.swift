@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-/// The plugin contract under hostile argv (issue 12): every mode × every numeric option × hostile
+/// The plugin contract under hostile argv: every mode × every numeric option × hostile
 /// numbers (huge, negative, nan, inf, 1e309, -0, empty, unicode, suffixes), run as the real binary
 /// (a crash kills only the child): exit 0–3, never a signal, and exactly one status line.
 @Suite("Argv fuzz")

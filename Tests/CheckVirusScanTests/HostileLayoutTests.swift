@@ -7,7 +7,7 @@ import Testing
 import Glibc
 #endif
 
-/// `drain` against hostile layouts and files (issue 12 items 1–3), as a process: nothing deleted,
+/// `drain` against hostile layouts and files, as a process: nothing deleted,
 /// nothing outside the root drained, hard links never moved or chowned, times kept across
 /// filesystems even after SIGKILL. Every outside directory is a decoy made in the test's temp dir.
 @Suite("drain: hostile layouts, hard links, times across filesystems", .serialized)

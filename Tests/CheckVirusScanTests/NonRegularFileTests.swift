@@ -5,7 +5,7 @@ import Testing
 import Glibc
 #endif
 
-/// FIFOs where the check expects files (issue 12 item 6): every reader opens non-blocking and
+/// FIFOs where the check expects files: every reader opens non-blocking and
 /// refuses anything but a regular file, so the check answers at once with the failure named
 /// (it used to block in open() until the watchdog, or for ever without one).
 @Suite("Non-regular files where files belong", .serialized)

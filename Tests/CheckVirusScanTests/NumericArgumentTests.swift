@@ -2,7 +2,7 @@ import Foundation
 import ScanCoreTestSupport
 import Testing
 
-/// Numbers are bounded types (issue 12): the argv that crashed the plugin with SIGILL (exit 132, no
+/// Numbers are bounded types: the argv that crashed the plugin with SIGILL (exit 132, no
 /// status line) are now one `VIRUS_SCAN UNKNOWN - …` line naming the option and the accepted range;
 /// the remediation commands' numeric options are usage errors (exit 64) instead of traps.
 @Suite("Numeric arguments")

@@ -12,7 +12,7 @@ import Testing
 import Glibc
 #endif
 
-/// The exporter under abuse (issue 12 item 6): connection floods and slow-loris clients against the
+/// The exporter under abuse: connection floods and slow-loris clients against the
 /// real binary, FIFOs where files are expected, SIGTERM mid-scrape, HEAD and 405. Loopback only;
 /// every test stops by itself (sockets are closed, the exporter killed on exit).
 @Suite("Exporter under abuse", .serialized, .timeLimit(.minutes(2)))

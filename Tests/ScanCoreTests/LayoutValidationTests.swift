@@ -3,7 +3,7 @@ import Glibc
 import ScanCoreTestSupport
 import Testing
 
-/// Layout validation at load (issue 12 item 1): hostile or mistaken layouts are refused with one
+/// Layout validation at load: hostile or mistaken layouts are refused with one
 /// error naming the key, before any command touches a file. Outside-the-root cases always point
 /// at a decoy directory the test made in its own temp dir.
 @Suite("Layout validation")

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// A racer thread swaps queue directories for symlinks to a decoy directory outside the tree
-/// while the walkers run (issue 11 item 2): no walker may ever count, list, scan or move a file of
+/// while the walkers run: no walker may ever count, list, scan or move a file of
 /// the decoy. The decoy has the same shape as the queue's directories (a `sub/` directory), so a
 /// walker that resolves `d7/sub` through a swapped `d7` lands in it.
 @Suite("Symlink races in every walker", .serialized)

@@ -148,6 +148,18 @@ public struct ProcessingHistory: Sendable {
         journal: ScanJournal, queues: [QueueDefinition], outcomes: [Outcome] = Outcome.allCases, now: Double, window: Double,
         options: SnapshotOptions, includeErrors: Bool = false, phase: (String) -> Void = { _ in }
     ) -> ProcessingHistory {
+        let trees = readTrees(queues: queues, outcomes: outcomes, now: now, window: window, options: options, phase: phase)
+        phase("reading the scan journal \(journal.path)")
+        let read = readJournal(journal, since: now - window)
+        return combine(journal: read, trees: trees, queues: queues.map(\.name), outcomes: outcomes, now: now, since: now - window,
+                       includeErrors: includeErrors)
+    }
+
+    /// The outcome trees' arrivals within `now − window … now`, each tree's or why it could not be read.
+    public static func readTrees(
+        queues: [QueueDefinition], outcomes: [Outcome] = Outcome.allCases, now: Double, window: Double,
+        options: SnapshotOptions, phase: (String) -> Void = { _ in }
+    ) -> [TreeReading] {
         var trees: [TreeReading] = []
         for queue in queues {
             for outcome in outcomes {
@@ -160,10 +172,7 @@ public struct ProcessingHistory: Sendable {
                 }
             }
         }
-        phase("reading the scan journal \(journal.path)")
-        let read = readJournal(journal, since: now - window)
-        return combine(journal: read, trees: trees, queues: queues.map(\.name), outcomes: outcomes, now: now, since: now - window,
-                       includeErrors: includeErrors)
+        return trees
     }
 
     /// One outcome tree's arrivals in the window, or why there are none.

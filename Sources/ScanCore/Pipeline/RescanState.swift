@@ -1,6 +1,6 @@
 import Foundation
 
-/// The progress file `rescan-clean` keeps up to date (issue 7) and the `rescan` check mode and the
+/// The progress file `rescan-clean` keeps up to date and the `rescan` check mode and the
 /// exporter read, at `PipelineLayout.rescanStatePath` (`<state dir>/rescan-state.json`).
 ///
 /// JSON with these keys; times are epoch seconds (numbers), sizes bytes:

@@ -110,16 +110,6 @@ public final class ClamdScanner: FileScanner {
     public var engineName: String { "clamd" }
     public var summary: String { "clamd at " + endpoints.map(\.description).joined(separator: ", ") }
 
-    /// Closes every idle session (END); later scans open new ones.
-    public func closeSessions() {
-        let sessions = state.withLock { state in
-            let all = state.idle.flatMap { $0 }
-            state.idle = state.idle.map { _ in [] }
-            return all
-        }
-        for session in sessions { session.close() }
-    }
-
     public func scan(fileDescriptor: Int32, name: String) -> ScanVerdict {
         var tried = Set<Int>()
         var failures: [String] = []

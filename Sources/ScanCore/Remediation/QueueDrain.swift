@@ -174,7 +174,6 @@ public struct QueueDrain: Sendable {
         public var stormLimit: Int = 0
 
         public func count(_ label: String) -> Int { files.filter { $0.disposition.label == label }.count }
-        public var moved: [FileReport] { files.filter { if case .moved = $0.disposition { true } else { false } } }
         public var kept: [FileReport] { files.filter { if case .kept = $0.disposition { true } else { false } } }
         public var infected: [FileReport] { files.filter { if case .infected = $0.verdict { true } else { false } } }
         public var clean: [FileReport] { files.filter { $0.verdict == .clean } }

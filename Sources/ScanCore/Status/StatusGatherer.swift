@@ -45,9 +45,13 @@ public enum StatusGatherer {
         let historyWindow = max(thresholds.waitWindow, thresholds.stuckWindow, thresholds.infectedWindow)
         let runbook = Runbook(sources: sources)
         var queues: [QueueStatus] = []
+        // The journal once for every queue; each queue's history takes its own records from it.
+        let journalRead = ProcessingHistory.readJournal(journal, since: now - historyWindow)
         for queue in sources.queues {
             let reading = QueueReading.take(queue, now: now, options: options)
-            let history = ProcessingHistory.read(journal: journal, queues: [queue], now: now, window: historyWindow, options: options)
+            let trees = ProcessingHistory.readTrees(queues: [queue], now: now, window: historyWindow, options: options)
+            let history = ProcessingHistory.combine(journal: journalRead, trees: trees, queues: [queue.name], now: now,
+                                                    since: now - historyWindow)
             func within(_ span: Double, _ outcomes: Set<Outcome> = Set(Outcome.allCases)) -> ProcessingHistory {
                 history.within(since: now - span, outcomes: outcomes)
             }

@@ -1,7 +1,7 @@
 import ScanCore
 import Testing
 
-/// Numbers are bounded types (issue 12): every parser of a number from outside checks it is finite and
+/// Numbers are bounded types: every parser of a number from outside checks it is finite and
 /// within its documented range, and every formatter is total (none of these could trap before).
 @Suite("Bounded numbers")
 struct BoundedNumberTests {

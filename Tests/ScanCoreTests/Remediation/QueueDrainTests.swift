@@ -5,7 +5,7 @@ import ScanCoreTestSupport
 import Synchronization
 import Testing
 
-/// The drain's safety list (issue 5), each proved against the real libclamav engine with the
+/// The drain's safety list, each proved against the real libclamav engine with the
 /// small generated database, on real trees.
 @Suite("QueueDrain safety", .serialized)
 struct QueueDrainTests {
