@@ -52,7 +52,7 @@ extension CheckVirusScan {
         @OptionGroup var storm: StormLimitOption
 
         @Option(name: .long, help: ArgumentHelp("clamd, libclamav (in-process, loads --database-dir) or auto (clamd when it answers).", valueName: "engine"))
-        var engine: String = "auto"
+        var engine: EngineChoice = .auto
 
         @Option(name: .long, help: ArgumentHelp("Files scanned at once; with libclamav, the scanning processes forked from the loaded engine (default: the number of cores).", valueName: "n"))
         var jobs: Int?
@@ -100,9 +100,6 @@ extension CheckVirusScan {
         var durableInterval: Double = 5
 
         func validate() throws {
-            guard EngineChoice(rawValue: engine) != nil else {
-                throw ValidationError("--engine: use auto, clamd or libclamav")
-            }
             if let jobs, !EngineBounds.jobs.contains(jobs) { throw ValidationError("--jobs: must be 1 to 1024, got \(jobs)") }
             guard EngineBounds.scanTimeout.contains(scanTimeout) else {
                 throw ValidationError("--scan-timeout: must be at least 1 second and at most 1000000000, got \(scanTimeout)")
@@ -113,7 +110,7 @@ extension CheckVirusScan {
                 }
             }
             // -t/--timeout is the check modes' own limit (shared options); a rescan runs for hours.
-            if common.timeout != "10" {
+            if common.timeout != nil {
                 throw ValidationError("--timeout is the check modes' time limit and does not apply to rescan-clean: use --stop-after for the whole run, --scan-timeout per file")
             }
         }
@@ -201,7 +198,7 @@ extension CheckVirusScan {
             do {
                 var limits = ScanLimits.default
                 if let sizeLimit { limits.maxFileSize = sizeLimit }
-                scanner = try ScannerFactory.make(choice: EngineChoice(rawValue: engine) ?? .auto, endpoints: endpoints,
+                scanner = try ScannerFactory.make(choice: engine, endpoints: endpoints,
                                                   databaseDirectory: common.databaseDir, limits: limits,
                                                   scanTimeout: .seconds(scanTimeout), processes: jobCount,
                                                   notes: { if common.verbose > 0 { say("note: \($0)") } })

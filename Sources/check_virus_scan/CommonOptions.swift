@@ -24,8 +24,11 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The signature database directory.", valueName: "dir"))
     var databaseDir: String = ClamdDefaults.databaseDirectory
 
-    @Option(name: [.customShort("t"), .long], help: ArgumentHelp("The plugin's own time limit (seconds, or 90s, 2m); it then exits UNKNOWN.", valueName: "seconds"))
-    var timeout: String = "10"
+    @Option(name: [.customShort("t"), .long], help: ArgumentHelp("The plugin's own time limit (seconds, or 90s, 2m); it then exits UNKNOWN (default: \(Self.defaultTimeout)).", valueName: "seconds"))
+    var timeout: String?
+
+    /// The plugin's time limit when `-t` is not given.
+    static let defaultTimeout = "10"
 
     @Flag(name: .shortAndLong, help: "More detail; repeat up to three times.")
     var verbose: Int
@@ -46,7 +49,7 @@ struct CommonOptions: ParsableArguments {
 
     /// The time limit in seconds (more than 0, at most 10^9).
     func timeLimit() throws(CheckError) -> Double {
-        let seconds = try DurationText.parse(timeout, option: "--timeout")
+        let seconds = try DurationText.parse(timeout ?? Self.defaultTimeout, option: "--timeout")
         guard seconds > 0 else { throw CheckError(.invalidArgument, "--timeout: must be more than 0 seconds") }
         return seconds
     }
