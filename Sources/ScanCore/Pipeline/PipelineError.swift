@@ -5,37 +5,9 @@ import Glibc
 /// An error from looking at the pipeline on disk or from reading its configuration.
 ///
 /// `description` is one line naming the path and what to do, fit for a Nagios status line.
-public struct PipelineError: Error, CustomStringConvertible, Sendable {
-    /// What kind of failure this is. New codes may be added.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Value: Hashable, Sendable {
-            case queueMissing, queueUnreadable, notADirectory, invalidConfig, unknownQueue, io
-        }
-        fileprivate let value: Value
-        /// The queue directory does not exist: the pipeline is broken (the check reports CRITICAL).
-        public static let queueMissing = Code(value: .queueMissing)
-        /// The queue directory exists but cannot be opened or read (the check reports UNKNOWN).
-        public static let queueUnreadable = Code(value: .queueUnreadable)
-        /// The path exists but is not a directory.
-        public static let notADirectory = Code(value: .notADirectory)
-        /// The configuration file is missing, unreadable or malformed.
-        public static let invalidConfig = Code(value: .invalidConfig)
-        /// A queue name was asked for that the layout does not define.
-        public static let unknownQueue = Code(value: .unknownQueue)
-        /// Any other I/O failure.
-        public static let io = Code(value: .io)
-
-        public var description: String {
-            switch value {
-            case .queueMissing: "queue missing"
-            case .queueUnreadable: "queue unreadable"
-            case .notADirectory: "not a directory"
-            case .invalidConfig: "invalid configuration"
-            case .unknownQueue: "unknown queue"
-            case .io: "I/O error"
-            }
-        }
-    }
+public struct PipelineError: ScanCoreError {
+    /// What kind of failure this is (``ErrorCode``: new codes may be added).
+    public typealias Code = ErrorCode<PipelineError>
 
     public let code: Code
     /// What happened and how to fix it.
@@ -51,8 +23,6 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
         self.path = path
         self.errno = errno
     }
-
-    public var description: String { message }
 
     /// The C library's text for an errno (`strerror`).
     public static func errnoText(_ value: Int32) -> String {
@@ -73,4 +43,19 @@ public struct PipelineError: Error, CustomStringConvertible, Sendable {
                 path: shown, errno: value)
         }
     }
+}
+
+extension ErrorCode where Domain == PipelineError {
+    /// The queue directory does not exist: the pipeline is broken (the check reports CRITICAL).
+    public static var queueMissing: Self { Self("queue missing") }
+    /// The queue directory exists but cannot be opened or read (the check reports UNKNOWN).
+    public static var queueUnreadable: Self { Self("queue unreadable") }
+    /// The path exists but is not a directory.
+    public static var notADirectory: Self { Self("not a directory") }
+    /// The configuration file is missing, unreadable or malformed.
+    public static var invalidConfig: Self { Self("invalid configuration") }
+    /// A queue name was asked for that the layout does not define.
+    public static var unknownQueue: Self { Self("unknown queue") }
+    /// Any other I/O failure.
+    public static var io: Self { Self("I/O error") }
 }

@@ -6,39 +6,9 @@ import Glibc
 /// ignore list.
 ///
 /// `description` is one line naming the file and what is wrong with it.
-public struct SignatureDatabaseError: Error, CustomStringConvertible, Sendable {
-    /// What kind of failure this is. New codes may be added.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Value: Hashable, Sendable {
-            case truncatedHeader, notAHeader, malformedHeader, directoryUnreadable, fileUnreadable,
-                invalidSignatureName
-        }
-        fileprivate let value: Value
-        /// The file is shorter than the 512-byte CVD/CLD header.
-        public static let truncatedHeader = Code(value: .truncatedHeader)
-        /// The header does not start with `ClamAV-VDB:`: not a ClamAV database container.
-        public static let notAHeader = Code(value: .notAHeader)
-        /// The header starts with `ClamAV-VDB:` but a field is missing or not of its type.
-        public static let malformedHeader = Code(value: .malformedHeader)
-        /// The database directory cannot be opened or read.
-        public static let directoryUnreadable = Code(value: .directoryUnreadable)
-        /// A database file cannot be opened or read.
-        public static let fileUnreadable = Code(value: .fileUnreadable)
-        /// A signature name cannot be written to an ignore list (empty, or with `:`, spaces or
-        /// control characters).
-        public static let invalidSignatureName = Code(value: .invalidSignatureName)
-
-        public var description: String {
-            switch value {
-            case .truncatedHeader: "truncated header"
-            case .notAHeader: "not a database header"
-            case .malformedHeader: "malformed header"
-            case .directoryUnreadable: "directory unreadable"
-            case .fileUnreadable: "file unreadable"
-            case .invalidSignatureName: "invalid signature name"
-            }
-        }
-    }
+public struct SignatureDatabaseError: ScanCoreError {
+    /// What kind of failure this is (``ErrorCode``: new codes may be added).
+    public typealias Code = ErrorCode<SignatureDatabaseError>
 
     public let code: Code
     /// What went wrong, naming the file or field, and what to do.
@@ -55,8 +25,6 @@ public struct SignatureDatabaseError: Error, CustomStringConvertible, Sendable {
         self.cause = cause
     }
 
-    public var description: String { message }
-
     /// The same error with `path` named in front of the message (`main.cvd: …`).
     func at(_ path: String) -> SignatureDatabaseError {
         SignatureDatabaseError(code, "\(path): \(message)", path: path, cause: cause)
@@ -67,4 +35,20 @@ public struct SignatureDatabaseError: Error, CustomStringConvertible, Sendable {
             code, "cannot \(what) \(path): \(String(cString: strerror(value))) (errno \(value))", path: path,
             cause: Errno(value))
     }
+}
+
+extension ErrorCode where Domain == SignatureDatabaseError {
+    /// The file is shorter than the 512-byte CVD/CLD header.
+    public static var truncatedHeader: Self { Self("truncated header") }
+    /// The header does not start with `ClamAV-VDB:`: not a ClamAV database container.
+    public static var notAHeader: Self { Self("not a database header") }
+    /// The header starts with `ClamAV-VDB:` but a field is missing or not of its type.
+    public static var malformedHeader: Self { Self("malformed header") }
+    /// The database directory cannot be opened or read.
+    public static var directoryUnreadable: Self { Self("directory unreadable") }
+    /// A database file cannot be opened or read.
+    public static var fileUnreadable: Self { Self("file unreadable") }
+    /// A signature name cannot be written to an ignore list (empty, or with `:`, spaces or
+    /// control characters).
+    public static var invalidSignatureName: Self { Self("invalid signature name") }
 }

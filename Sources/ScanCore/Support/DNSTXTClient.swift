@@ -3,36 +3,9 @@ import Glibc
 #endif
 
 /// An error from a DNS lookup. `description` is one line.
-public struct DNSError: Error, CustomStringConvertible, Sendable {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Value: Hashable, Sendable { case badServer, unreachable, timeout, malformed, nameError, serverFailure, noData }
-        fileprivate let value: Value
-        /// The server address does not parse.
-        public static let badServer = Code(value: .badServer)
-        /// The query could not be sent.
-        public static let unreachable = Code(value: .unreachable)
-        /// No answer within the time limit.
-        public static let timeout = Code(value: .timeout)
-        /// The answer is not a valid DNS message for the query.
-        public static let malformed = Code(value: .malformed)
-        /// The name does not exist (NXDOMAIN).
-        public static let nameError = Code(value: .nameError)
-        /// The server failed or refused (SERVFAIL, REFUSED, …).
-        public static let serverFailure = Code(value: .serverFailure)
-        /// The name exists but has no TXT record.
-        public static let noData = Code(value: .noData)
-        public var description: String {
-            switch value {
-            case .badServer: "bad server"
-            case .unreachable: "unreachable"
-            case .timeout: "timeout"
-            case .malformed: "malformed answer"
-            case .nameError: "no such name"
-            case .serverFailure: "server failure"
-            case .noData: "no TXT record"
-            }
-        }
-    }
+public struct DNSError: ScanCoreError {
+    /// What kind of failure this is (``ErrorCode``: new codes may be added).
+    public typealias Code = ErrorCode<DNSError>
 
     public let code: Code
     public let message: String
@@ -40,7 +13,23 @@ public struct DNSError: Error, CustomStringConvertible, Sendable {
         self.code = code
         self.message = message
     }
-    public var description: String { message }
+}
+
+extension ErrorCode where Domain == DNSError {
+    /// The server address does not parse.
+    public static var badServer: Self { Self("bad server") }
+    /// The query could not be sent.
+    public static var unreachable: Self { Self("unreachable") }
+    /// No answer within the time limit.
+    public static var timeout: Self { Self("timeout") }
+    /// The answer is not a valid DNS message for the query.
+    public static var malformed: Self { Self("malformed answer") }
+    /// The name does not exist (NXDOMAIN).
+    public static var nameError: Self { Self("no such name") }
+    /// The server failed or refused (SERVFAIL, REFUSED, …).
+    public static var serverFailure: Self { Self("server failure") }
+    /// The name exists but has no TXT record.
+    public static var noData: Self { Self("no TXT record") }
 }
 
 /// A minimal DNS client for TXT records over UDP (RFC 1035): one question, recursion desired,
