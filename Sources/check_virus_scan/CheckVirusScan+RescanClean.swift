@@ -194,7 +194,7 @@ extension CheckVirusScan {
                 endpoints.append(.unix(path: common.socket ?? ClamdDefaults.socket))
             }
             let scanner: any FileScanner
-            let version: RescanDatabaseVersion
+            let version: DatabaseVersion
             do {
                 var limits = ScanLimits.default
                 if let sizeLimit { limits.maxFileSize = sizeLimit }
@@ -202,15 +202,15 @@ extension CheckVirusScan {
                                                   databaseDirectory: common.databaseDir, limits: limits,
                                                   scanTimeout: .seconds(scanTimeout), processes: jobCount,
                                                   notes: { if common.verbose > 0 { say("note: \($0)") } })
-                version = try RescanDatabaseVersion.of(scanner, databaseDirectory: common.databaseDir)
+                version = try scanner.databaseVersion(databaseDirectory: common.databaseDir)
             } catch {
                 complain("\(error)")
                 return Exit.failed
             }
-            let probe: (@Sendable () -> RescanDatabaseVersion?)?
-            if scanner is ClamdScanner {
+            let probe: (@Sendable () -> DatabaseVersion?)?
+            if scanner.databasesCanChange {
                 let directory = common.databaseDir
-                probe = { try? RescanDatabaseVersion.of(scanner, databaseDirectory: directory) }
+                probe = { try? scanner.databaseVersion(databaseDirectory: directory) }
             } else {
                 probe = nil
             }

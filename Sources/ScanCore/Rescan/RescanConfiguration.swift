@@ -78,9 +78,9 @@ public struct RescanConfiguration: Sendable {
 /// What a running rescan reports as it goes.
 public enum RescanEvent: Sendable {
     /// A new pass from the start of the first tree; `reason` says why.
-    case passStarted(reason: String, version: RescanDatabaseVersion, files: Int, bytes: Int64)
+    case passStarted(reason: String, version: DatabaseVersion, files: Int, bytes: Int64)
     /// Continuing an unfinished pass.
-    case passResumed(version: RescanDatabaseVersion, filesDone: Int, filesTotal: Int?)
+    case passResumed(version: DatabaseVersion, filesDone: Int, filesTotal: Int?)
     case treeStarted(RescanTree)
     /// An incoming queue has a backlog older than `--yield-after`: the pass pauses.
     case yielding(queue: String, files: Int, oldestAge: Double)
@@ -91,7 +91,7 @@ public enum RescanEvent: Sendable {
     case skipped(queue: String, path: String, kind: EntryKind)
     case unreadableDirectory(queue: String, path: String, errno: Int32)
     /// The engine's databases changed mid-pass: a new pass starts.
-    case versionChanged(from: RescanDatabaseVersion, to: RescanDatabaseVersion)
+    case versionChanged(from: DatabaseVersion, to: DatabaseVersion)
 }
 
 /// How a run ended.

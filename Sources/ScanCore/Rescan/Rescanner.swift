@@ -17,8 +17,8 @@ import Glibc
 public final class Rescanner: Sendable {
     public let configuration: RescanConfiguration
     let scanner: any FileScanner
-    private let initialVersion: RescanDatabaseVersion
-    private let versionProbe: (@Sendable () -> RescanDatabaseVersion?)?
+    private let initialVersion: DatabaseVersion
+    private let versionProbe: (@Sendable () -> DatabaseVersion?)?
     private let shouldStop: @Sendable () -> Bool
     private let events: @Sendable (RescanEvent) -> Void
     private let log: @Sendable (Syslog.Priority, String) -> Void
@@ -26,14 +26,14 @@ public final class Rescanner: Sendable {
     private let backlog: IncomingBacklog
 
     /// - Parameters:
-    ///   - version: the databases `scanner` runs with (``RescanDatabaseVersion/of(_:databaseDirectory:)``).
+    ///   - version: the databases `scanner` runs with (``FileScanner/databaseVersion(databaseDirectory:)``).
     ///   - versionProbe: asked every `versionCheckInterval` seconds for the current version (clamd
     ///     may reload); nil when it cannot change (libclamav in-process).
     ///   - shouldStop: polled before each file; true stops the run resumably (SIGTERM, SIGINT).
     ///   - log: where detections, errors and the pass's milestones go when `configuration.syslog`
     ///     is on (syslog, tag `virus_scan`, by default).
-    public init(configuration: RescanConfiguration, scanner: any FileScanner, version: RescanDatabaseVersion,
-                versionProbe: (@Sendable () -> RescanDatabaseVersion?)? = nil,
+    public init(configuration: RescanConfiguration, scanner: any FileScanner, version: DatabaseVersion,
+                versionProbe: (@Sendable () -> DatabaseVersion?)? = nil,
                 shouldStop: @escaping @Sendable () -> Bool = { false },
                 events: @escaping @Sendable (RescanEvent) -> Void = { _ in },
                 log: @escaping @Sendable (Syslog.Priority, String) -> Void = { Syslog.send($0, $1) }) {
@@ -93,7 +93,7 @@ public final class Rescanner: Sendable {
             let tracker = ProgressTracker(progress: progress, store: store, durableInterval: configuration.durableInterval,
                                           clock: configuration.clock)
             var stop: String? = nil
-            var changedTo: RescanDatabaseVersion? = nil
+            var changedTo: DatabaseVersion? = nil
             for index in progress.trees.indices where !progress.trees[index].done {
                 let end = runTree(index, tracker: tracker, version: version, started: started, stats: &stats)
                 if let failure = tracker.failure { throw failure }
@@ -129,7 +129,7 @@ public final class Rescanner: Sendable {
         case fresh(RescanProgress, reason: String)
     }
 
-    private func decide(store: RescanStateStore, version: RescanDatabaseVersion) throws(RescanError) -> Decision {
+    private func decide(store: RescanStateStore, version: DatabaseVersion) throws(RescanError) -> Decision {
         var base = RescanProgress()
         base.started = configuration.clock()
         base.databaseVersion = version.daily
@@ -179,10 +179,10 @@ public final class Rescanner: Sendable {
     private enum TreeEnd {
         case finished
         case stopped(String)
-        case versionChanged(RescanDatabaseVersion)
+        case versionChanged(DatabaseVersion)
     }
 
-    private func runTree(_ index: Int, tracker: ProgressTracker, version: RescanDatabaseVersion, started: Double,
+    private func runTree(_ index: Int, tracker: ProgressTracker, version: DatabaseVersion, started: Double,
                          stats: inout RunStats) -> TreeEnd {
         let tree = configuration.trees[index]
         events(.treeStarted(tree))

@@ -1,0 +1,91 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// One step of a remediation plan: a command to run and what it should achieve. Plans are built
+/// first, printed under `--dry-run`, and executed afterwards; a non-zero exit is data, not an error.
+public struct PlannedCommand: Sendable, Hashable, CustomStringConvertible {
+    public var executable: String
+    public var arguments: [String]
+    /// What running it should achieve, for the plan's printout.
+    public var effect: String
+
+    public init(executable: String, arguments: [String], effect: String) {
+        self.executable = executable
+        self.arguments = arguments
+        self.effect = effect
+    }
+
+    public var description: String { ([executable] + arguments).map(Self.quote).joined(separator: " ") }
+
+    static func quote(_ word: String) -> String {
+        if !word.isEmpty && word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=@%+,".contains($0) }) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// The result of running a planned command.
+    public struct Outcome: Sendable, Hashable {
+        public var exitStatus: Int32
+        /// Set when it was killed by a signal.
+        public var signal: Int32?
+        public var output: String
+        public var seconds: Double
+        public var succeeded: Bool { exitStatus == 0 && signal == nil }
+    }
+
+    /// Runs it with stdin from /dev/null and stdout and stderr captured (merged, into a temp
+    /// file: a daemon it starts in the background may keep a pipe open for ever). Throws only
+    /// when it cannot be started.
+    public func run() throws(RemediationError) -> Outcome {
+        let path = executable.hasPrefix("/") ? executable : Self.which(executable) ?? executable
+        var template = Array("/tmp/virus_scan-cmd.XXXXXX".utf8CString)
+        let outputFD = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        if outputFD < 0 {
+            let error = errno
+            throw RemediationError(.commandFailed, "cannot create a temp file for the output of \(description): \(RemediationError.text(error))")
+        }
+        let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        unlink(outputPath)
+        defer { close(outputFD) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
+        posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let started = MonotonicClock.now()
+        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        if result != 0 {
+            throw RemediationError(.commandFailed, "cannot start \(description): \(RemediationError.text(result))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let seconds = MonotonicClock.now() - started
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var offset: off_t = 0
+        while bytes.count < 1 << 20 {
+            let n = buffer.withUnsafeMutableBytes { pread(outputFD, $0.baseAddress, $0.count, offset) }
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+            offset += off_t(n)
+        }
+        let signaled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
+        let code = signaled ? 128 + (status & 0x7f) : (status >> 8) & 0xff
+        return Outcome(exitStatus: code, signal: signaled ? status & 0x7f : nil,
+                       output: String(decoding: bytes, as: UTF8.self), seconds: seconds)
+    }
+
+    static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
+        for directory in path.split(separator: ":") where access("\(directory)/\(name)", X_OK) == 0 {
+            return "\(directory)/\(name)"
+        }
+        return nil
+    }
+}
