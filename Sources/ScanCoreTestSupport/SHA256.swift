@@ -1,3 +1,6 @@
+import Foundation
+import Glibc
+
 /// SHA-256 (FIPS 180-4) for fixtures: the `.info` file of a database container lists the SHA-256
 /// of each file it holds.
 public struct SHA256 {
@@ -100,5 +103,22 @@ public struct SHA256 {
         h[5] &+= f
         h[6] &+= g
         h[7] &+= hh
+    }
+}
+
+extension SHA256 {
+    /// Relative path → SHA-256 hex of every regular file under `root` (links and other kinds are
+    /// left out; an unreadable tree gives what could be read): what a test compares before and
+    /// after a command that moves files.
+    public static func treeHashes(_ root: String) -> [String: String] {
+        var result: [String: String] = [:]
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else { return result }
+        while let relative = enumerator.nextObject() as? String {
+            var info = stat()
+            guard lstat(root + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+                  let bytes = try? FileOutput.read(root + "/" + relative) else { continue }
+            result[relative] = hex(bytes)
+        }
+        return result
     }
 }

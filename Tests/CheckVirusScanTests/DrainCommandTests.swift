@@ -60,17 +60,7 @@ struct DrainCommandTests {
             ["incoming": hashes(incoming), "clean": hashes(clean), "infected": hashes(infected)]
         }
 
-        func hashes(_ root: String) -> [String: String] {
-            var result: [String: String] = [:]
-            guard let enumerator = FileManager.default.enumerator(atPath: root) else { return result }
-            while let relative = enumerator.nextObject() as? String {
-                var info = stat()
-                guard lstat(root + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
-                      let bytes = try? FileOutput.read(root + "/" + relative) else { continue }
-                result[relative] = SHA256.hex(bytes)
-            }
-            return result
-        }
+        func hashes(_ root: String) -> [String: String] { SHA256.treeHashes(root) }
 
         /// Files anywhere under the tree whose names mark them as temp files.
         func temporaries() -> [String] {

@@ -163,19 +163,6 @@ struct StormBreakerUnitTests {
     }
 }
 
-/// relative path → SHA-256 of every regular file under `root`.
-private func treeHashes(_ root: String) -> [String: String] {
-    var result: [String: String] = [:]
-    guard let enumerator = FileManager.default.enumerator(atPath: root) else { return result }
-    while let relative = enumerator.nextObject() as? String {
-        var info = stat()
-        guard lstat(root + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
-              let bytes = try? FileOutput.read(root + "/" + relative) else { continue }
-        result[relative] = SHA256.hex(bytes)
-    }
-    return result
-}
-
 /// `infected --storm` and `all --storm` over a real drain's journal (real libclamav, the small
 /// database): 40 files of one body signature quarantined, 3 more known only from the infected tree.
 @Suite("storm: infected and all", .serialized)
@@ -260,11 +247,11 @@ struct StormBreakerRescanTests {
             try fixture.tree.file("clean/storm/\(i / 8)/report \(i).bin", contents: CraftedFile.bodyWildcard.bytes + Array("copy \(i)\n".utf8))
         }
         try fixture.populate("clean", count: 10)
-        let before = treeHashes(fixture.root + "/clean")
+        let before = SHA256.treeHashes(fixture.root + "/clean")
         let run = try fixture.run(["--storm-limit", "10"])
         #expect(run.exitCode == 6, "\(run)")
-        let clean = treeHashes(fixture.root + "/clean")
-        let infected = treeHashes(fixture.root + "/infected")
+        let clean = SHA256.treeHashes(fixture.root + "/clean")
+        let infected = SHA256.treeHashes(fixture.root + "/infected")
         #expect(infected.count == 10)
         #expect(clean.count == 40)
         #expect(clean.filter { $0.key.hasPrefix("storm/") }.count == 30)
@@ -285,8 +272,8 @@ struct StormBreakerRescanTests {
 
         let real = try fixture.run(["--storm-limit", "0", "--new-pass"])
         #expect(real.exitCode == 1, "\(real)")
-        #expect(treeHashes(fixture.root + "/infected").count == 40)
-        #expect(treeHashes(fixture.root + "/clean").count == 10)
+        #expect(SHA256.treeHashes(fixture.root + "/infected").count == 40)
+        #expect(SHA256.treeHashes(fixture.root + "/clean").count == 10)
     }
 
     @Test("--storm-limit bad value: exit 64, nothing scanned")
