@@ -8,8 +8,10 @@ import Glibc
 /// `check_virus_scan MODE [options]`: the Nagios/Icinga plugin for the virus-scan pipeline, and the
 /// home of its remediation commands.
 ///
-/// Adding a command is one line: append its type to `modes` (a monitoring mode, a `CheckMode`) or to
+/// A command is registered by appending its type to `modes` (a monitoring mode, a `CheckMode`) or to
 /// `remediation` (anything else, which keeps ArgumentParser's own error handling and exit codes).
+/// A new monitoring mode also needs its evaluator in ScanCore and, to run in `all`, its part in
+/// `CheckVirusScan+All.swift` (ARCHITECTURE.md, "Adding a check mode").
 @main
 struct CheckVirusScan: ParsableCommand {
     /// Monitoring modes: plugin contract (exit 0–3, one status line).
