@@ -188,13 +188,15 @@ extension CheckVirusScan {
             pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
 
             var endpoints: [ClamdEndpoint] = []
-            if let tcp = common.tcp {
-                do { endpoints.append(try ClamdEndpoint(parsing: tcp.hasPrefix("tcp:") ? tcp : "tcp:" + tcp)) } catch {
-                    complain("--tcp: \(error.message)")
-                    return 64
-                }
-            } else {
-                endpoints.append(.unix(path: common.socket ?? ClamdDefaults.socket))
+            do {
+                // One clamd: the pool of the check modes is refused here (ClamdPool.single).
+                var given = common.socket.map { ClamdEndpoint.unix(path: $0) }
+                for text in common.tcp { given.append(try ClamdPool.tcpEndpoint(text)) }
+                let pool = try ClamdPool(given.isEmpty ? [.unix(path: ClamdDefaults.socket)] : given)
+                endpoints.append(try pool.single(for: "rescan-clean"))
+            } catch {
+                complain("\(common.tcp.isEmpty ? "--socket" : "--tcp"): \(error.message)")
+                return 64
             }
             let scanner: any FileScanner
             let version: RescanDatabaseVersion
