@@ -29,16 +29,16 @@ struct ClamdPoolCheckTests {
         // The pool's WARNING outranks the UNKNOWN (ServiceState.worst), which still says what cannot be known.
         #expect(report.state == .warning)
         #expect(report.results.map(\.state) == [.warning, .unknown])
-        #expect(report.summary == "1 of 2 clamd answer (--min-up 1): unix:/run/b.ctl is down (clamd socket /run/b.ctl: permission denied); unix:/run/b.ctl: clamd socket /run/b.ctl: permission denied")
+        #expect(report.summary == "1 of 2 clamd answer (--min-up 1): unix:/run/b.ctl is down (permission denied); unix:/run/b.ctl: clamd socket /run/b.ctl: permission denied")
         #expect(report.perfdata.first?.description == "'clamd_up'=1;;1:;0;2")
     }
 
     @Test func allDownBelowMinUpIsCritical() {
-        let refused = ClamdError(.connectionRefused, "connection refused")
+        let refused = ClamdError(.connectionRefused, "connection to clamd refused")
         let observations = ["tcp:10.0.0.5:3310", "tcp:10.0.0.6:3310"].map { ClamdObservation(endpoint: $0, ping: .failure(refused)) }
         let report = ClamdPoolCheck.evaluate(observations, labels: ["b", "c"], minUp: 1, thresholds: .none)
         #expect(report.state == .critical)
         #expect(report.summary == "0 of 2 clamd answer, fewer than --min-up 1: tcp:10.0.0.5:3310 is down (connection refused); tcp:10.0.0.6:3310 is down (connection refused)")
-        #expect(report.details == ["[CRITICAL] tcp:10.0.0.5:3310: down: connection refused", "[CRITICAL] tcp:10.0.0.6:3310: down: connection refused"])
+        #expect(report.details == ["[CRITICAL] tcp:10.0.0.5:3310: down: connection to clamd refused", "[CRITICAL] tcp:10.0.0.6:3310: down: connection to clamd refused"])
     }
 }

@@ -24,7 +24,8 @@ public struct ClamdPoolMember: Sendable {
 /// What every pool mode (clamd, probe, signatures with several endpoints) reports about the pool:
 ///
 /// - CRITICAL when fewer than `minUp` daemons answer, WARNING when some do not but at least `minUp`
-///   do; the message names each daemon that is down and why;
+///   do; the message names each daemon that is down and the kind of failure (`connection refused`,
+///   `timed out`), its line in the long output the full message;
 /// - WARNING when the daemons that answer have different daily databases loaded (version skew),
 ///   naming each daemon behind the newest;
 /// - each daemon's own non-OK findings, prefixed with its endpoint;
@@ -36,7 +37,8 @@ public enum ClamdPoolFindings {
         let up = members.filter { $0.down == nil }
         let down = members.filter { $0.down != nil }
         let downState: ServiceState = up.count < minUp ? .critical : .warning
-        let downText = down.map { "\($0.endpoint) is down (\($0.down!.message))" }.joined(separator: "; ")
+        // Line 1 stays short with many daemons: the kind of failure here, the full message on the daemon's own line.
+        let downText = down.map { "\($0.endpoint) is down (\($0.down!.code))" }.joined(separator: "; ")
         if up.count < minUp {
             report.results.append(CheckResult(.critical, "\(up.count) of \(members.count) clamd answer, fewer than --min-up \(minUp): \(downText)"))
         } else if !down.isEmpty {
