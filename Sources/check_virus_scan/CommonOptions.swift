@@ -15,10 +15,10 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("queue"), help: ArgumentHelp("A queue to look at; repeat for several (default: every queue of the layout, incoming and draft-incoming).", valueName: "name"))
     var queues: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("clamd's Unix socket (default: the layout file's clamd.endpoints, else \(ClamdDefaults.socket)); repeat, and mix with --tcp, for a pool of daemons (clamd, probe, signatures, all).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("clamd's Unix socket (default \(ClamdDefaults.socket); for clamd, probe, signatures and all: the layout file's clamd.endpoints first). Those modes take several, mixed with --tcp, as a pool; rescan-clean takes one.", valueName: "path"))
     var socket: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("A clamd TCP address; repeat, and mix with --socket, for a pool. Endpoints given on the command line replace the layout file's list.", valueName: "host:port"))
+    @Option(name: .long, help: ArgumentHelp("A clamd TCP address; repeat, and mix with --socket, for a pool (sockets are listed first). Endpoints given on the command line replace the layout file's list.", valueName: "host:port"))
     var tcp: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("The signature database directory.", valueName: "dir"))
