@@ -188,14 +188,18 @@ extension CheckVirusScan {
             pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
 
             var endpoints: [ClamdEndpoint] = []
+            // One clamd: the pool of the check modes is refused here (ClamdPool.single).
+            var given = common.socket.map { ClamdEndpoint.unix(path: $0) }
             do {
-                // One clamd: the pool of the check modes is refused here (ClamdPool.single).
-                var given = common.socket.map { ClamdEndpoint.unix(path: $0) }
                 for text in common.tcp { given.append(try ClamdPool.tcpEndpoint(text)) }
-                let pool = try ClamdPool(given.isEmpty ? [.unix(path: ClamdDefaults.socket)] : given)
-                endpoints.append(try pool.single(for: "rescan-clean"))
             } catch {
-                complain("\(common.tcp.isEmpty ? "--socket" : "--tcp"): \(error.message)")
+                complain("--tcp: \(error.message)")
+                return 64
+            }
+            do {
+                endpoints.append(try ClamdPool(given.isEmpty ? [.unix(path: ClamdDefaults.socket)] : given).single(for: "rescan-clean"))
+            } catch {
+                complain(error.message)
                 return 64
             }
             let scanner: any FileScanner

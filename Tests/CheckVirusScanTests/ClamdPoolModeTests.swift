@@ -197,5 +197,11 @@ struct ClamdPoolModeTests {
         let run = try Plugin.run(["restart-clamd", "--socket", "/tmp/cvs-a.sock", "--tcp", "127.0.0.1:3310"])
         #expect(run.exitCode == 64, "\(run)")
         #expect(run.stderr.contains("this command talks to one clamd, but 2 are given (--socket /tmp/cvs-a.sock, --tcp 127.0.0.1:3310): give one --socket or one --tcp"), "\(run)")
+        // rescan-clean reads the check's options, but scans through one daemon: several are refused before any scan.
+        let tree = try PipelineTree()
+        let rescan = try Plugin.run(["rescan-clean", "--root", tree.root, "--state-dir", tree.root + "/state", "--lock", tree.root + "/rescan.lock",
+                                     "--no-syslog", "--engine", "clamd", "--socket", "/tmp/cvs-a.sock", "--tcp", "127.0.0.1:3310"])
+        #expect(rescan.exitCode == 64, "\(rescan)")
+        #expect(rescan.stderr.contains("rescan-clean: rescan-clean talks to one clamd, but 2 are given (unix:/tmp/cvs-a.sock, tcp:127.0.0.1:3310): give one --socket or --tcp"), "\(rescan)")
     }
 }
