@@ -107,6 +107,21 @@ struct ClamdPoolExporterTests {
         #expect(html.contains("<th scope=\"row\">clamd <code>\(tcp)</code></th>"))
     }
 
+    /// The exporter reads the layout file's clamd.endpoints as the check does; --socket/--tcp replace it.
+    @Test func layoutFileListIsThePoolAndTheCommandLineReplacesIt() throws {
+        let tree = try PipelineTree()
+        let config = tree.root + "/virus-scan.yml"
+        try "root: \(tree.root)\nstate_dir: \(tree.root)/state\nclamd:\n  endpoints: [\"unix:/run/clamav/clamd.ctl\", \"tcp:10.0.0.5:3310\"]\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let configured = try Exporter.parse(["--config", config])
+        #expect(try configured.pipeline.clamdPool(try configured.pipeline.layout()).endpoints == [.unix(path: "/run/clamav/clamd.ctl"), .tcp(host: "10.0.0.5", port: 3310)])
+        let given = try Exporter.parse(["--config", config, "--tcp", "10.0.0.9:3310"])
+        #expect(try given.pipeline.clamdPool(try given.pipeline.layout()).endpoints == [.tcp(host: "10.0.0.9", port: 3310)])
+        let status = try configured.pipeline.statusSources()
+        #expect(status.clamdPool.map(\.endpoint.description) == ["unix:/run/clamav/clamd.ctl", "tcp:10.0.0.5:3310"])
+        #expect(status.clamdOptions == ["--socket", "/run/clamav/clamd.ctl"])
+    }
+
     @Test func oneDaemonStaysUnlabelledUnlessAsked() async throws {
         let a = try Self.daemon(version: 27400, tcp: false)
         let tree = try PipelineTree()
