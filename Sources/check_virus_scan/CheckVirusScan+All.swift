@@ -88,7 +88,35 @@ extension CheckVirusScan {
                                                                                  storm: stormThresholds, ignoreOptions: common.ignoreOptions))) }
             }
             if wanted("clamd") || wanted("signatures") || wanted("probe") {
-                let (client, name) = try clamd.client(common)
+                let (pool, clients, minUp) = try clamd.pool(common)
+                if pool.count > 1 {
+                    let names = pool.endpoints.map(\.description)
+                    let labels = pool.labels
+                    if wanted("clamd") {
+                        context.phase("asking \(pool.count) clamd for PING, VERSION and STATS")
+                        let observations = askAll(clients) { observeClamd($0, configuration: .notRead) }
+                        parts.append(("clamd", ClamdPoolCheck.evaluate(observations, labels: labels, minUp: minUp, thresholds: clamdRanges, scanThresholds: clamdScan,
+                                                                       configuration: clamdConfig.reading())))
+                    }
+                    if wanted("signatures") {
+                        context.phase("reading the signature database headers in \(common.databaseDir)")
+                        let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: common.databaseDir) }
+                        context.phase("asking \(pool.count) clamd for VERSION")
+                        let versions = askAll(clients) { client in Result { () throws(ClamdError) in try client.version() } }
+                        let observation = SignaturesObservation(directory: common.databaseDir, inventory: inventory)
+                        let loaded = (0..<pool.count).map { (endpoint: names[$0], label: labels[$0], version: versions[$0]) }
+                        parts.append(("signatures", SignaturesCheck.evaluatePool(observation, loaded: loaded, minUp: minUp, now: context.now, thresholds: signatures,
+                                                                                 maxBehind: 2, minSignatures: minSignatures)))
+                    }
+                    if wanted("probe") {
+                        context.phase("scanning the EICAR test string through \(pool.count) clamd")
+                        let outcomes = askAll(clients) { client in measure { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) } }
+                        parts.append(("probe", ProbePoolCheck.evaluate((0..<pool.count).map { (names[$0], labels[$0], outcomes[$0]) }, minUp: minUp)))
+                    }
+                    return AllCheck.combine(parts)
+                }
+                let client = clients[0]
+                let name = client.endpoint.description
                 if wanted("clamd") {
                     context.phase("waiting for clamd \(name) to answer PING")
                     let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)

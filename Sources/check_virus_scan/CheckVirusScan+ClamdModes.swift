@@ -5,23 +5,44 @@ import ScanCore
 import Glibc
 #endif
 
-/// clamd's own time limit, shorter than the watchdog: clamd not answering in time is CRITICAL.
+/// clamd's own time limit, shorter than the watchdog: clamd not answering in time is CRITICAL;
+/// and, for a pool of daemons, how many must answer.
 struct ClamdOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("How long clamd may take to answer (default: half of --timeout, at most 5s); then CRITICAL.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("How long clamd may take to answer (default: half of --timeout, at most 5s); then CRITICAL. Several daemons are asked at once, each within this limit.", valueName: "seconds"))
     var clamdTimeout: String?
 
-    func client(_ common: CommonOptions) throws -> (ClamdClient, String) {
-        let endpoint: ClamdEndpoint
-        if let tcp = common.tcp {
-            endpoint = try ClamdEndpoint(parsing: "tcp:" + tcp)
-        } else {
-            endpoint = try ClamdEndpoint(parsing: common.socket ?? ClamdDefaults.socket)
-        }
+    @Option(name: .long, help: ArgumentHelp("With several clamd endpoints: CRITICAL when fewer than N answer, WARNING when some do not (default: all of them).", valueName: "n"))
+    var minUp: Int?
+
+    /// A client for one endpoint, with `--clamd-timeout`.
+    func client(_ endpoint: ClamdEndpoint, _ common: CommonOptions) throws -> ClamdClient {
         let limit = try clamdTimeout.map { try DurationText.parse($0, option: "--clamd-timeout") } ?? min(5, common.timeLimit() / 2)
         let duration = Duration.milliseconds(Int64(max(1, (limit * 1000).rounded())))
-        let client = ClamdClient(endpoint: endpoint, timeouts: .init(connect: duration, command: duration, scan: duration))
-        return (client, endpoint.description)
+        return ClamdClient(endpoint: endpoint, timeouts: .init(connect: duration, command: duration, scan: duration))
     }
+
+    /// The pool, a client per daemon, and `--min-up` checked against its size.
+    func pool(_ common: CommonOptions) throws -> (pool: ClamdPool, clients: [ClamdClient], minUp: Int) {
+        let pool = try common.clamdPool()
+        let minUp = try pool.minimumUp(minUp)
+        return (pool, try pool.endpoints.map { try client($0, common) }, minUp)
+    }
+}
+
+/// Asks every daemon of a pool at once; results in the pool's order.
+func askAll<T: Sendable>(_ clients: [ClamdClient], _ body: @Sendable (ClamdClient) -> T) -> [T] {
+    ClamdPool.concurrently(clients, body)
+}
+
+/// The `clamd` mode's observation of one daemon: PING, then VERSION and STATS when it answered.
+func observeClamd(_ client: ClamdClient, configuration: ClamdConfigurationReading) -> ClamdObservation {
+    let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
+    var observation = ClamdObservation(endpoint: client.endpoint.description, ping: ping, configuration: configuration)
+    if case .success = ping {
+        observation.version = Result { () throws(ClamdError) in try client.version() }
+        observation.stats = Result { () throws(ClamdError) in try client.stats() }
+    }
+    return observation
 }
 
 /// Where clamd's configuration is: its size limits and AlertExceedsMax.
@@ -70,7 +91,15 @@ extension CheckVirusScan {
             let scanRanges = scanWarn == nil && scanCrit == nil && configured != nil
                 ? configured!.clamdScan
                 : try Thresholds(warning: scanWarn, critical: scanCrit, unit: .seconds, warningOption: "--scan-warn", criticalOption: "--scan-crit")
-            let (client, name) = try clamd.client(common)
+            let (pool, clients, minUp) = try clamd.pool(common)
+            if pool.count > 1 {
+                context.phase("asking \(pool.count) clamd (\(pool.endpoints.map(\.description).joined(separator: ", "))) for PING, VERSION and STATS")
+                let observations = askAll(clients) { observeClamd($0, configuration: .notRead) }
+                return ClamdPoolCheck.evaluate(observations, labels: pool.labels, minUp: minUp, thresholds: ranges, scanThresholds: scanRanges,
+                                               configuration: clamdConfig.reading())
+            }
+            let client = clients[0]
+            let name = client.endpoint.description
             context.phase("waiting for clamd \(name) to answer PING")
             let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
             if case .failure(let error) = ping, error.isArgumentError { throw error }
@@ -92,7 +121,14 @@ extension CheckVirusScan {
         @OptionGroup var clamd: ClamdOptions
 
         func check(_ context: CheckContext) throws -> CheckReport {
-            let (client, name) = try clamd.client(common)
+            let (pool, clients, minUp) = try clamd.pool(common)
+            if pool.count > 1 {
+                context.phase("scanning the EICAR test string through \(pool.count) clamd at once")
+                let outcomes = askAll(clients) { client in measure { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) } }
+                return ProbePoolCheck.evaluate(zip(pool.endpoints, zip(pool.labels, outcomes)).map { ($0.0.description, $0.1.0, $0.1.1) }, minUp: minUp)
+            }
+            let client = clients[0]
+            let name = client.endpoint.description
             context.phase("scanning the EICAR test string through clamd \(name)")
             let outcome = measure { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) }
             if case .failure(let error) = outcome, error.isArgumentError { throw error }
@@ -124,10 +160,20 @@ extension CheckVirusScan {
             context.phase("reading the signature database headers in \(common.databaseDir)")
             let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: common.databaseDir) }
             var observation = SignaturesObservation(directory: common.databaseDir, inventory: inventory)
+            var poolLoaded: [(endpoint: String, label: String, version: Result<ClamdVersion, ClamdError>)]?
+            var minUp = 1
             if !noClamd {
-                let (client, name) = try clamd.client(common)
-                context.phase("asking clamd \(name) for VERSION")
-                observation.loaded = Result { () throws(ClamdError) in try client.version() }
+                let (pool, clients, poolMinUp) = try clamd.pool(common)
+                if pool.count > 1 {
+                    context.phase("asking \(pool.count) clamd for VERSION at once")
+                    let versions = askAll(clients) { client in Result { () throws(ClamdError) in try client.version() } }
+                    poolLoaded = zip(pool.endpoints, zip(pool.labels, versions)).map { ($0.0.description, $0.1.0, $0.1.1) }
+                    minUp = poolMinUp
+                } else {
+                    let client = clients[0]
+                    context.phase("asking clamd \(client.endpoint) for VERSION")
+                    observation.loaded = Result { () throws(ClamdError) in try client.version() }
+                }
             }
             if upstream {
                 let dns: DNSTXTClient
@@ -147,6 +193,10 @@ extension CheckVirusScan {
                     }
                     return versions
                 }
+            }
+            if let poolLoaded {
+                return SignaturesCheck.evaluatePool(observation, loaded: poolLoaded, minUp: minUp, now: context.now, thresholds: ranges,
+                                                    maxBehind: maxBehind, minSignatures: minSignatures)
             }
             return SignaturesCheck.evaluate(observation, now: context.now, thresholds: ranges, maxBehind: maxBehind, minSignatures: minSignatures)
         }

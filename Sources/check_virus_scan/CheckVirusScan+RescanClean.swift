@@ -185,13 +185,19 @@ extension CheckVirusScan {
             pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
 
             var endpoints: [ClamdEndpoint] = []
-            if let tcp = common.tcp {
-                do { endpoints.append(try ClamdEndpoint(parsing: tcp.hasPrefix("tcp:") ? tcp : "tcp:" + tcp)) } catch {
-                    complain("--tcp: \(error.message)")
-                    return 64
-                }
-            } else {
-                endpoints.append(.unix(path: common.socket ?? ClamdDefaults.socket))
+            // One clamd: the pool of the check modes is refused here (ClamdPool.single).
+            var given = common.socket.map { ClamdEndpoint.unix(path: $0) }
+            do {
+                for text in common.tcp { given.append(try ClamdPool.tcpEndpoint(text)) }
+            } catch {
+                complain("--tcp: \(error.message)")
+                return 64
+            }
+            do {
+                endpoints.append(try ClamdPool(given.isEmpty ? [.unix(path: ClamdDefaults.socket)] : given).single(for: "rescan-clean"))
+            } catch {
+                complain(error.message)
+                return 64
             }
             let scanner: any FileScanner
             let version: DatabaseVersion

@@ -15,11 +15,11 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("queue"), help: ArgumentHelp("A queue to look at; repeat for several (default: every queue of the layout, incoming and draft-incoming).", valueName: "name"))
     var queues: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("clamd's Unix socket (default \(ClamdDefaults.socket)).", valueName: "path"))
-    var socket: String?
+    @Option(name: .long, help: ArgumentHelp("clamd's Unix socket (default \(ClamdDefaults.socket); for clamd, probe, signatures and all: the layout file's clamd.endpoints first). Those modes take several, mixed with --tcp, as a pool; rescan-clean takes one.", valueName: "path"))
+    var socket: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("clamd over TCP instead of the socket.", valueName: "host:port"))
-    var tcp: String?
+    @Option(name: .long, help: ArgumentHelp("A clamd TCP address; repeat, and mix with --socket, for a pool (sockets are listed first). Endpoints given on the command line replace the layout file's list.", valueName: "host:port"))
+    var tcp: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("The signature database directory.", valueName: "dir"))
     var databaseDir: String = ClamdDefaults.databaseDirectory
@@ -65,8 +65,20 @@ struct CommonOptions: ParsableArguments {
     var ignoreOptions: [String] {
         var words: [String] = []
         if databaseDir != ClamdDefaults.databaseDirectory { words += ["--database-dir", databaseDir] }
-        if let socket { words += ["--socket", socket] } else if let tcp { words += ["--tcp", tcp] }
+        if let socket = socket.first { words += ["--socket", socket] } else if let tcp = tcp.first { words += ["--tcp", tcp] }
         return words
+    }
+
+    /// The clamd daemons: `--socket`/`--tcp` (sockets first, then TCP addresses), else the layout
+    /// file's `clamd.endpoints`, else the default socket (``ClamdPool/resolve(sockets:tcp:configured:defaultSocket:)``).
+    /// Only the file's `clamd:` section is read here: a layout that fails to load for another
+    /// reason does not stop the clamd modes.
+    func clamdPool() throws(ClamdError) -> ClamdPool {
+        var configured: [ClamdEndpoint]?
+        if socket.isEmpty && tcp.isEmpty, let file = PipelineLayout.configFile(given: config, root: root), let text = try? readTextFile(file) {
+            configured = try ClamdPool.configured(inConfig: text, source: file)
+        }
+        return try ClamdPool.resolve(sockets: socket, tcp: tcp, configured: configured, defaultSocket: ClamdDefaults.socket)
     }
 
     /// The selected queues, in the order asked.

@@ -153,17 +153,25 @@ enum EngineBounds {
     static let scanTimeout = 1...1_000_000_000
 }
 
-/// Where clamd is, for the commands that talk to one daemon.
+/// Where clamd is, for the commands that talk to one daemon (restart-clamd, ignore-signature's
+/// reload, db-info, clamd-status): one `--socket` or one `--tcp`; several are refused (exit 64)
+/// rather than one picked silently, as the check modes' pool would read them.
 struct DaemonOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("clamd's unix socket (default \(ClamdDefaults.socket)).", valueName: "path"))
-    var socket: String?
+    @Option(name: .long, help: ArgumentHelp("clamd's unix socket (default \(ClamdDefaults.socket)). One daemon only: give one --socket or one --tcp.", valueName: "path"))
+    var socket: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("clamd over TCP instead of the socket.", valueName: "host:port"))
-    var tcp: String?
+    var tcp: [String] = []
+
+    func validate() throws {
+        if socket.count + tcp.count > 1 {
+            throw ValidationError("this command talks to one clamd, but \(socket.count + tcp.count) are given (\((socket.map { "--socket \($0)" } + tcp.map { "--tcp \($0)" }).joined(separator: ", "))): give one --socket or one --tcp")
+        }
+    }
 
     func endpoint() throws -> ClamdEndpoint {
-        if let tcp { return try ClamdEndpoint(parsing: tcp.hasPrefix("tcp:") ? tcp : "tcp:" + tcp) }
-        return .unix(path: socket ?? ClamdDefaults.socket)
+        if let tcp = tcp.first { return try ClamdEndpoint(parsing: tcp.hasPrefix("tcp:") ? tcp : "tcp:" + tcp) }
+        return .unix(path: socket.first ?? ClamdDefaults.socket)
     }
 
     func client() throws -> ClamdClient { ClamdClient(endpoint: try endpoint()) }

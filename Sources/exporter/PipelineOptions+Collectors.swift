@@ -5,10 +5,15 @@ extension PipelineOptions {
     static let defaultSocket = "/var/run/clamav/clamd.ctl"
     static let defaultRescanLock = "/var/run/virus_scan/rescan.lock"
 
-    /// The clamd endpoint from `--socket`/`--tcp` (the Debian socket by default).
-    func clamdEndpoint() throws -> ClamdEndpoint {
-        if let tcp { return try ClamdEndpoint(parsing: "tcp:" + tcp) }
-        return try ClamdEndpoint(parsing: socket ?? Self.defaultSocket)
+    /// The clamd daemons from `--socket`/`--tcp`, else the layout's `clamd.endpoints`, else the
+    /// Debian socket: the same reading as check_virus_scan's (``ClamdPool``).
+    func clamdPool(_ layout: PipelineLayout) throws -> ClamdPool {
+        try ClamdPool.resolve(sockets: sockets, tcp: tcpAddresses, configured: layout.clamdEndpoints, defaultSocket: Self.defaultSocket)
+    }
+
+    /// A client per daemon of the pool, with the exporter's time limits.
+    func clamdClients(_ layout: PipelineLayout) throws -> [ClamdClient] {
+        try clamdPool(layout).endpoints.map { ClamdClient(endpoint: $0, timeouts: .init(connect: .seconds(2), command: .seconds(5), scan: .seconds(5))) }
     }
 
     /// The collectors for these options, in the order they are reported: queue, outcome, journal,
@@ -19,13 +24,13 @@ extension PipelineOptions {
         let options = SnapshotOptions(ageSource: layout.ageSource, topN: 0, olderThan: [], threads: threads)
         let journal = ScanJournal(layout: layout)
         let tracker = ProcessedTracker(countSince: now)
-        let clamd = ClamdClient(endpoint: try clamdEndpoint(), timeouts: .init(connect: .seconds(2), command: .seconds(5), scan: .seconds(5)))
+        let clamd = try clamdClients(layout)
         return [
             QueueCollector(queues: queues, options: options),
             OutcomeCollector(queues: queues, tracker: tracker, journal: journal, options: options),
             JournalCollector(journal: journal, queues: queues.map(\.name), tracker: tracker,
                              activity: ScanActivityTracker(countSince: now, topK: topSignatures), heldQueues: queues),
-            ClamdCollector(client: clamd),
+            clamd.count == 1 && !endpointLabel ? ClamdCollector(client: clamd[0]) : ClamdCollector(clients: clamd, labelEndpoints: true),
             SignatureCollector(directory: databaseDirectory),
             RescanCollector(statePath: layout.rescanStatePath, lockPath: lock ?? Self.defaultRescanLock),
             WatchCollector(stateDirectory: layout.stateDirectory, queues: queues.map(\.name)),
@@ -39,10 +44,19 @@ extension PipelineOptions {
         if let config { commandOptions += ["--config", config] }
         if let root { commandOptions += ["--root", root] }
         if let stateDirectory { commandOptions += ["--state-dir", stateDirectory] }
-        let clamdOptions = tcp.map { ["--tcp", $0] } ?? ["--socket", socket ?? Self.defaultSocket]
-        let clamd = ClamdClient(endpoint: try clamdEndpoint(), timeouts: .init(connect: .seconds(2), command: .seconds(5), scan: .seconds(5)))
-        return StatusSources(layout: layout, queues: try layout.queues(named: queue), clamd: clamd, databaseDirectory: databaseDirectory,
+        let clients = try clamdClients(layout)
+        // The runbook's single-daemon commands (drain, restart-clamd, rescan-clean) name the first
+        // daemon; with a pool the page's clamd rows carry a restart-clamd for each.
+        let clamdOptions: [String]
+        if let first = socket {
+            clamdOptions = ["--socket", first]
+        } else if let first = tcp {
+            clamdOptions = ["--tcp", first]
+        } else {
+            clamdOptions = layout.clamdEndpoints?.first?.commandLineOptions ?? ["--socket", Self.defaultSocket]
+        }
+        return StatusSources(layout: layout, queues: try layout.queues(named: queue), clamd: clients[0], databaseDirectory: databaseDirectory,
                              rescanLock: lock ?? Self.defaultRescanLock, commandOptions: commandOptions, clamdOptions: clamdOptions,
-                             threads: threads)
+                             threads: threads, clamdPool: clients)
     }
 }

@@ -16,11 +16,19 @@ struct PipelineOptions: ParsableArguments {
     @Option(help: "Queue to export (repeatable; default: every queue of the layout).")
     var queue: [String] = []
 
-    @Option(help: "clamd Unix socket.")
-    var socket: String?
+    @Option(name: .customLong("socket"), help: "clamd Unix socket; repeat, and mix with --tcp, to watch a pool of daemons (default: the layout file's clamd.endpoints, else /var/run/clamav/clamd.ctl).")
+    var sockets: [String] = []
 
-    @Option(help: "clamd TCP address (host:port) instead of the socket.")
-    var tcp: String?
+    @Option(name: .customLong("tcp"), help: "clamd TCP address (host:port); repeat for a pool. Endpoints given here replace the layout file's list.")
+    var tcpAddresses: [String] = []
+
+    /// The first `--socket` (the only one without a pool).
+    var socket: String? { sockets.first }
+    /// The first `--tcp`.
+    var tcp: String? { tcpAddresses.first }
+
+    @Flag(name: .customLong("clamd.endpoint-label"), help: "Label the clamd families with endpoint (and export clamav_pool_*) even when watching one daemon; with several they always are.")
+    var endpointLabel = false
 
     @Option(name: .customLong("database-dir"), help: "ClamAV signature database directory.")
     var databaseDirectory: String = "/var/lib/clamav"
@@ -35,8 +43,12 @@ struct PipelineOptions: ParsableArguments {
     var threads: Int = 2
 
     func validate() throws {
-        if socket != nil && tcp != nil { throw ValidationError("give --socket or --tcp, not both") }
-        if let tcp, ListenAddress(parsing: tcp) == nil { throw ValidationError("--tcp must be host:port, got '\(tcp)'") }
+        for address in tcpAddresses where ListenAddress(parsing: address.hasPrefix("tcp:") ? String(address.dropFirst(4)) : address) == nil {
+            throw ValidationError("--tcp must be host:port, got '\(address)'")
+        }
+        do throws(ClamdError) { _ = try ClamdPool.resolve(sockets: sockets, tcp: tcpAddresses, defaultSocket: Self.defaultSocket) } catch {
+            throw ValidationError(error.message)
+        }
         guard (1...1000).contains(topSignatures) else { throw ValidationError("--detections.top-signatures must be between 1 and 1000") }
         guard threads >= 1 else { throw ValidationError("--snapshot.threads must be at least 1") }
     }

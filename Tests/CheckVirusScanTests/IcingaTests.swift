@@ -1,4 +1,5 @@
 import Foundation
+import ScanCore
 import ScanCoreTestSupport
 import Testing
 
@@ -180,6 +181,111 @@ struct IcingaTests {
         #expect(critical["stuck"]?.output.hasPrefix("VIRUS_SCAN CRITICAL - incoming stuck: oldest file waiting 45m") == true, "\(critical)")
         #expect(critical["stuck"]?.output.contains(" and nothing processed in the last 30m") == true, "\(critical)")
         #expect(critical["stuck"]?.perfdata.hasPrefix("incoming_oldest_age=2") == true)
+    }
+}
+
+/// The CheckCommand over a pool of clamd daemons (issue 13): repeated --socket/--tcp from array
+/// variables and --min-up, validated and run by a real icinga2 against two real clamd.
+@Suite("Icinga 2 with a clamd pool", .serialized, .enabled(if: Icinga.available && FileManager.default.isExecutableFile(atPath: ClamdProcess.executable)))
+struct IcingaClamdPoolTests {
+    /// services.conf.example's pool service, for a host that sets vars.virus_scan_clamd_pool.
+    @Test func poolServiceOfTheExampleValidates() throws {
+        let icinga = try Icinga()
+        let main = icinga.base + "/pool.conf"
+        try """
+            const PluginDir = "/usr/lib/nagios/plugins"
+            const CustomPluginDir = "/usr/local/lib/nagios/plugins"
+            const NodeName = "clamd-pool.example.org"
+            const ZoneName = NodeName
+            include <itl>
+            include <plugins>
+            include "\(Icinga.shipped)/virus_scan.conf"
+            include "\(Icinga.shipped)/services.conf.example"
+            object Host "clamd-pool.example.org" {
+              check_command = "dummy"
+              vars.virus_scan_queues = { }
+              vars.virus_scan_clamd_pool = {
+                sockets = [ "/run/clamav/clamd.ctl" ]
+                tcp = [ "10.0.0.5:3310", "10.0.0.6:3310" ]
+                min_up = 2
+              }
+            }
+            """.write(toFile: main, atomically: true, encoding: .utf8)
+        let run = try icinga.run(["daemon", "-C", "-c", main])
+        #expect(run.exitCode == 0, "\(run.output)")
+        #expect(run.output.contains("Instantiated 11 Services."), "\(run.output)")
+        let objects = try icinga.objects()
+        let pool = try #require(objects.first { $0["type"] as? String == "Service" && ($0["name"] as? String)?.hasSuffix("virus-scan-clamd-pool") == true })
+        let vars = try #require((pool["properties"] as? [String: Any])?["vars"] as? [String: Any])
+        #expect(vars["virus_scan_mode"] as? String == "clamd")
+        #expect(vars["virus_scan_socket"] as? [String] == ["/run/clamav/clamd.ctl"])
+        #expect(vars["virus_scan_tcp"] as? [String] == ["10.0.0.5:3310", "10.0.0.6:3310"])
+        #expect(vars["virus_scan_min_up"] as? Int == 2)
+        let command = try #require(objects.first { $0["type"] as? String == "CheckCommand" && $0["name"] as? String == "virus_scan" })
+        let arguments = try #require((command["properties"] as? [String: Any])?["arguments"] as? [String: Any])
+        for key in ["--socket", "--tcp"] {
+            #expect((arguments[key] as? [String: Any])?["repeat_key"] as? Bool == true, "\(key)")
+        }
+        #expect(arguments["--min-up"] != nil)
+    }
+
+    /// icinga2 runs the pool check: both daemons answer (OK), then one is stopped (WARNING with --min-up 1).
+    @Test func daemonRunsThePoolCheck() throws {
+        let now = Int64(Date().timeIntervalSince1970)
+        let (a, _) = try ClamdPoolModeTests.daemon(version: 27400, built: now - 3600)
+        let (b, _) = try ClamdPoolModeTests.daemon(version: 27400, built: now - 3600, tcp: true)
+        let tcp = "127.0.0.1:\(b.tcpPort!)"
+        let icinga = try Icinga()
+        let perf = icinga.base + "/perfdata"
+        try FileManager.default.createDirectory(atPath: perf, withIntermediateDirectories: true)
+        let main = icinga.base + "/main.conf"
+        try """
+            const CustomPluginDir = "\((Plugin.binary as NSString).deletingLastPathComponent)"
+            const NodeName = "e2e"
+            const ZoneName = NodeName
+            include <itl>
+            include "\(Icinga.shipped)/virus_scan.conf"
+            object CheckerComponent "checker" { }
+            object PerfdataWriter "perfdata" {
+              service_perfdata_path = "\(perf)/service-perfdata"
+              service_temp_path = "\(perf)/service-perfdata.tmp"
+              host_perfdata_path = "\(perf)/host-perfdata"
+              host_temp_path = "\(perf)/host-perfdata.tmp"
+              service_format_template = "SERVICE::$service.name$\\tSTATE::$service.state$\\tCODE::$service.state_id$\\tPERFDATA::$service.perfdata$\\tOUTPUT::$service.output$"
+              rotation_interval = 1s
+            }
+            object Host "e2e" {
+              check_command = "dummy"
+              enable_active_checks = false
+            }
+            object Service "pool" {
+              host_name = "e2e"
+              check_command = "virus_scan"
+              check_interval = 1s
+              retry_interval = 1s
+              max_check_attempts = 1
+              vars.virus_scan_mode = "clamd"
+              vars.virus_scan_root = "\(icinga.base)"
+              vars.virus_scan_socket = [ "\(a.socketPath)" ]
+              vars.virus_scan_tcp = [ "\(tcp)" ]
+              vars.virus_scan_min_up = 1
+              vars.virus_scan_clamd_config = "none"
+            }
+
+            """.write(toFile: main, atomically: true, encoding: .utf8)
+        let daemon = try icinga.start(["daemon", "-c", main, "-x", "warning"])
+        defer { daemon.stop() }
+        let ok = try icinga.waitFor(perf, after: Date().timeIntervalSince1970, states: ["pool": "OK"], daemon: daemon)
+        #expect(ok["pool"]?.output.hasPrefix("VIRUS_SCAN OK - 2 of 2 clamd answer PONG, daily 27400") == true, "\(ok)")
+        #expect(ok["pool"]?.perfdata.hasPrefix("clamd_up=2;;1:;0;2 ") == true, "\(ok)")
+        let labels = try ClamdPool([a.endpoint, b.tcpEndpoint!]).labels
+        #expect(ok["pool"]?.perfdata.contains("clamd_\(labels[1])_up=1;;;0;1") == true, "\(ok)")
+
+        b.stop()
+        let warning = try icinga.waitFor(perf, after: Date().timeIntervalSince1970, states: ["pool": "WARNING"], daemon: daemon)
+        #expect(warning["pool"]?.code == 1)
+        #expect(warning["pool"]?.output.hasPrefix("VIRUS_SCAN WARNING - 1 of 2 clamd answer (--min-up 1): tcp:\(tcp) is down (") == true, "\(warning)")
+        #expect(warning["pool"]?.perfdata.contains("clamd_\(labels[1])_up=0;;;0;1") == true, "\(warning)")
     }
 }
 

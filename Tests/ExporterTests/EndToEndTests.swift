@@ -84,7 +84,7 @@ struct EndToEndTests {
             // Signatures are fresh relative to the fixture's build time? No: the fixture is from 2025, so the
             // alert expression is true now; the rules load and evaluate without errors.
             let rules = try await prometheus.rulesHealth()
-            #expect(rules.count == 14)
+            #expect(rules.count == 17)  // 14 + the pool alerts (ClamdPoolMemberDown, VirusScanClamdUnreachable, ClamdDatabaseVersionSkew)
             #expect(rules.allSatisfy { $0 == "ok" || $0 == "unknown" }, "\(rules)")
             // More scrapes over time: samples keep arriving (scrape interval 1 s).
             #expect(try await eventually(timeout: .seconds(20)) {

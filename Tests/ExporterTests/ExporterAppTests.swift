@@ -121,6 +121,11 @@ struct ExporterAppTests {
         #expect(custom.pipeline.lock == "/run/rescan.lock")
         #expect(custom.graphitePrefix == "vs.test")
         #expect(throws: (any Error).self) { try Exporter.parse(["--web.listen-address", "nonsense"]) }
-        #expect(throws: (any Error).self) { try Exporter.parse(["--socket", "/a", "--tcp", "127.0.0.1:3310"]) }
+        // A pool (issue 13): --socket and --tcp together are two members, not an error; repeats too.
+        let pool = try Exporter.parse(["--socket", "/a", "--tcp", "127.0.0.1:3310", "--tcp", "10.0.0.5:3310"])
+        #expect(pool.pipeline.sockets == ["/a"])
+        #expect(pool.pipeline.tcpAddresses == ["127.0.0.1:3310", "10.0.0.5:3310"])
+        #expect(throws: (any Error).self) { try Exporter.parse(["--socket", "/a", "--socket", "unix:/a"]) }
+        #expect(throws: (any Error).self) { try Exporter.parse(["--tcp", "localhost"]) }
     }
 }

@@ -138,6 +138,28 @@ struct RulesAndDashboardTests {
         }
     }
 
+    /// A pool of clamd daemons (issue 13): every clamd panel filters by the endpoint variable and
+    /// names the endpoint in its legend; the variable matches unlabelled series too (one daemon).
+    @Test func clamdPanelsAreByEndpoint() throws {
+        let list = try #require((try dashboard()["templating"] as? [String: Any])?["list"] as? [[String: Any]])
+        let variable = try #require(list.first { $0["name"] as? String == "endpoint" }, "variable endpoint")
+        #expect(variable["type"] as? String == "query")
+        #expect(variable["definition"] as? String == "label_values(clamav_up{job=~\"$job\",instance=~\"$instance\"}, endpoint)")
+        #expect(variable["allValue"] as? String == ".*")
+        #expect(variable["multi"] as? Bool == true)
+        var clamdTargets = 0
+        for panel in try panels() {
+            for target in (panel["targets"] as? [[String: Any]]) ?? [] {
+                guard let expr = target["expr"] as? String, expr.contains("clamav_") else { continue }
+                clamdTargets += 1
+                #expect(expr.contains("endpoint=~\"$endpoint\""), "\(panel["title"] ?? ""): \(expr)")
+                #expect((target["legendFormat"] as? String)?.contains("{{endpoint}}") == true, "\(panel["title"] ?? ""): legend")
+                if expr.contains("max by (") { #expect(expr.contains("endpoint) ("), "\(expr) aggregates the endpoints away") }
+            }
+        }
+        #expect(clamdTargets == 7)
+    }
+
     @Test func countersAreRatedAndSnapshotHistogramIsNot() throws {
         for expr in try dashboardExpressions() + ruleExpressions() {
             if expr.contains("_total") {
@@ -173,7 +195,7 @@ struct RulesAndDashboardTests {
     @Test func alertRulesCheckAndUnitTestsPass() throws {
         let check = try runProgram("/usr/bin/promtool", ["check", "rules", Self.rulesPath])
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
-        #expect(check.stdout.contains("SUCCESS: 14 rules found"), "\(check.stdout)")
+        #expect(check.stdout.contains("SUCCESS: 17 rules found"), "\(check.stdout)")
         let test = try runProgram("/usr/bin/promtool", ["test", "rules", "alerts_test.yml"], currentDirectory: repositoryRoot + "/prometheus")
         #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
         #expect(test.stdout.contains("SUCCESS"))
@@ -184,6 +206,7 @@ struct RulesAndDashboardTests {
             "ClamAVDatabaseMismatch", "VirusScanCollectorFailing", "VirusScanExporterDown", "ClamAVNoSignatures", "VirusScanWatchDown", "VirusScanWatchMissingFiles",
             "VirusScanDetectionStorm",
             "VirusScanHeldFiles",
+            "ClamdPoolMemberDown", "VirusScanClamdUnreachable", "ClamdDatabaseVersionSkew",
         ] {
             #expect(tests.contains("alertname: \(alert)"), "\(alert) has no unit test")
             #expect(try String(contentsOfFile: Self.rulesPath, encoding: .utf8).contains("alert: \(alert)"))

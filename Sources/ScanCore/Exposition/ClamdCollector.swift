@@ -1,4 +1,4 @@
-/// The `clamd` collector: PING, VERSION and STATS over one endpoint, each scrape.
+/// The `clamd` collector: PING, VERSION and STATS over each endpoint, each scrape.
 ///
 /// - `clamav_up` (1 when PING got PONG), `clamav_ping_duration_seconds` (when up)
 /// - `clamav_build_info{version}` (engine version), and the loaded daily database from VERSION:
@@ -15,14 +15,38 @@
 /// but its VERSION or STATS reply cannot be read. A command the operator disabled (ClamAV 1.5's
 /// `EnableStatsCommand no` / `EnableVersionCommand no`: `COMMAND UNAVAILABLE`) is no failure
 /// either: `clamav_up` stays 1 and the families that command would fill are left out.
+///
+/// Over a pool (``init(clients:timeZone:labelEndpoints:)`` with several daemons) every daemon is
+/// asked at once, each within its client's time limits, and every family above carries an
+/// `endpoint` label (``ClamdEndpoint/description``: `unix:/run/clamav/clamd.ctl`,
+/// `tcp:10.0.0.5:3310`); one daemon down is `clamav_up{endpoint="…"} 0` beside the others.
+/// Two more families say how the pool stands: `clamav_pool_endpoints` (daemons watched) and
+/// `clamav_pool_up_endpoints` (daemons that answered PING). With one daemon nothing is labelled
+/// and the pool families are left out, unless `labelEndpoints` asks for them.
 public struct ClamdCollector: Collector {
     public let name = "clamd"
-    public let client: ClamdClient
+    /// The daemons, in the order their samples are written.
+    public let clients: [ClamdClient]
     public let timeZone: ClamdVersion.TimeZone
+    /// Whether families carry `endpoint` and the pool families are written.
+    public let labelEndpoints: Bool
 
+    /// The first (with one daemon, the only) client.
+    public var client: ClamdClient { clients[0] }
+
+    /// One daemon, unlabelled.
     public init(client: ClamdClient, timeZone: ClamdVersion.TimeZone = .local) {
-        self.client = client
+        self.clients = [client]
         self.timeZone = timeZone
+        self.labelEndpoints = false
+    }
+
+    /// A pool: `labelEndpoints` defaults to "more than one daemon".
+    public init(clients: [ClamdClient], timeZone: ClamdVersion.TimeZone = .local, labelEndpoints: Bool? = nil) {
+        precondition(!clients.isEmpty, "a clamd collector needs a daemon")
+        self.clients = clients
+        self.timeZone = timeZone
+        self.labelEndpoints = labelEndpoints ?? (clients.count > 1)
     }
 
     struct Reading: Sendable {
@@ -31,19 +55,60 @@ public struct ClamdCollector: Collector {
         var stats: Result<ClamdStats, ClamdError>?
     }
 
+    static func read(_ client: ClamdClient, timeZone: ClamdVersion.TimeZone) -> Reading {
+        let ping: Result<Duration, ClamdError>
+        do throws(ClamdError) { ping = .success(try client.ping()) } catch { ping = .failure(error) }
+        guard case .success = ping else { return Reading(ping: ping) }
+        var reading = Reading(ping: ping)
+        do throws(ClamdError) { reading.version = .success(try client.version(timeZone: timeZone)) } catch { reading.version = .failure(error) }
+        do throws(ClamdError) { reading.stats = .success(try client.stats()) } catch { reading.stats = .failure(error) }
+        return reading
+    }
+
     public func collect(now: Double) async -> CollectorResult {
-        let client = self.client
+        let clients = self.clients
         let timeZone = self.timeZone
-        let reading: Reading = await runBlocking {
-            let ping: Result<Duration, ClamdError>
-            do throws(ClamdError) { ping = .success(try client.ping()) } catch { ping = .failure(error) }
-            guard case .success = ping else { return Reading(ping: ping) }
-            var reading = Reading(ping: ping)
-            do throws(ClamdError) { reading.version = .success(try client.version(timeZone: timeZone)) } catch { reading.version = .failure(error) }
-            do throws(ClamdError) { reading.stats = .success(try client.stats()) } catch { reading.stats = .failure(error) }
-            return reading
+        let readings: [Reading] = await runBlocking {
+            ClamdPool.concurrently(clients) { Self.read($0, timeZone: timeZone) }
         }
-        return Self.result(reading, endpoint: client.endpoint)
+        guard labelEndpoints else { return Self.result(readings[0], endpoint: clients[0].endpoint) }
+        return Self.poolResult(zip(clients.map(\.endpoint), readings).map { ($0.0, $0.1) })
+    }
+
+    /// Each daemon's families with `endpoint` first among their labels, merged by family name in
+    /// the order they first appear, and the two pool families.
+    static func poolResult(_ readings: [(endpoint: ClamdEndpoint, reading: Reading)]) -> CollectorResult {
+        var order: [String] = []
+        var merged: [String: MetricFamily] = [:]
+        var problems: [String] = []
+        var success = true
+        var up = 0
+        for (endpoint, reading) in readings {
+            if case .success = reading.ping { up += 1 }
+            let one = result(reading, endpoint: endpoint)
+            success = success && one.success
+            problems += one.problems.map { $0.hasPrefix("clamd at ") ? $0 : "\(endpoint): \($0)" }
+            let label = Label("endpoint", endpoint.description)
+            for family in one.families {
+                var labelled = family
+                labelled.samples = family.samples.map { sample in
+                    var sample = sample
+                    sample.labels.insert(label, at: 0)
+                    return sample
+                }
+                if var existing = merged[family.name] {
+                    existing.samples += labelled.samples
+                    merged[family.name] = existing
+                } else {
+                    order.append(family.name)
+                    merged[family.name] = labelled
+                }
+            }
+        }
+        var families = order.map { merged[$0]! }
+        families.append(.gauge("clamav_pool_endpoints", help: "clamd daemons this exporter watches (--socket, --tcp, clamd.endpoints).", value: Double(readings.count)))
+        families.append(.gauge("clamav_pool_up_endpoints", help: "clamd daemons that answered PING with PONG in this scrape.", value: Double(up)))
+        return CollectorResult(families: families, success: success, problems: problems)
     }
 
     static func result(_ reading: Reading, endpoint: ClamdEndpoint) -> CollectorResult {

@@ -60,6 +60,9 @@ public struct PipelineLayout: Sendable, Hashable {
     /// The layout file's `thresholds:` section (nil when it has none): what the check uses for a
     /// mode whose ranges are not given on the command line, and what the status page judges by.
     public var thresholds: PipelineThresholds?
+    /// The layout file's `clamd: {endpoints: [...]}` (nil when it has none): the daemons the clamd
+    /// modes and the exporter watch when no `--socket`/`--tcp` is given (``ClamdPool``).
+    public var clamdEndpoints: [ClamdEndpoint]?
     /// The trees (``LayoutValidation/Tree/label``) the config wrote as absolute paths: only these
     /// may resolve outside the root.
     var writtenAbsolute: [String: Bool] = [:]
@@ -190,6 +193,9 @@ public struct PipelineLayout: Sendable, Hashable {
         if let table = file.thresholds {
             do throws(CheckError) { layout.thresholds = try PipelineThresholds.parse(table) } catch { throw invalid(error.message) }
         }
+        do throws(ClamdError) { layout.clamdEndpoints = try ClamdPool.configured(inConfig: text, source: source) } catch {
+            throw PipelineError(.invalidConfig, "invalid config file \(error.message)", path: source)
+        }
         for (label, value) in written where label.hasPrefix("queues[") {
             layout.writtenAbsolute[label] = value?.hasPrefix("/") ?? false
         }
@@ -252,6 +258,7 @@ private struct ConfigFile: Decodable {
     var ageSource: AgeSource?
     var queues: [Queue]?
     var thresholds: [String: [String: String]]?
+    var clamd: ClamdConfigSection?
 
     struct Queue: Decodable {
         var name: String
@@ -266,7 +273,7 @@ private struct ConfigFile: Decodable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case root, temp, queues, thresholds
+        case root, temp, queues, thresholds, clamd
         case stateDir = "state_dir"
         case listDir = "list_dir"
         case ageSource = "age_source"

@@ -80,6 +80,8 @@ public struct StatusPart: Codable, Sendable, Hashable {
     /// `backlog`, `age`, `wait`, `stuck`, `infected`, `clamd`, `signatures`, `rescan`.
     public var mode: String
     public var queue: String?
+    /// The clamd daemon a `clamd` part is about, when the page watches a pool (one row each).
+    public var endpoint: String?
     /// `OK`, `WARNING`, `CRITICAL`, `UNKNOWN`: the check's state for the same tree and thresholds.
     public var state: String
     /// The check's status text (without the `VIRUS_SCAN STATE - ` prefix).
@@ -90,9 +92,10 @@ public struct StatusPart: Codable, Sendable, Hashable {
     /// What to do, for a state that is not OK.
     public var runbook: RunbookStep?
 
-    public init(mode: String, queue: String?, report: CheckReport, runbook: RunbookStep? = nil) {
+    public init(mode: String, queue: String?, endpoint: String? = nil, report: CheckReport, runbook: RunbookStep? = nil) {
         self.mode = mode
         self.queue = queue
+        self.endpoint = endpoint
         self.state = report.state.description
         self.summary = report.summary
         self.details = Array(report.details.prefix(20))

@@ -4,8 +4,10 @@ import Dispatch
 public struct StatusSources: Sendable {
     public var layout: PipelineLayout
     public var queues: [QueueDefinition]
-    /// nil: no clamd is watched (the part says so).
+    /// nil: no clamd is watched (the part says so). With a pool, its first daemon.
     public var clamd: ClamdClient?
+    /// Every daemon watched (a pool: one row each on the page); `[clamd]` unless given.
+    public var clamdPool: [ClamdClient]
     public var databaseDirectory: String
     public var rescanLock: String
     /// Options every runbook command repeats so it acts on this pipeline (`--config FILE`, or
@@ -18,10 +20,11 @@ public struct StatusSources: Sendable {
     public var topN: Int
 
     public init(layout: PipelineLayout, queues: [QueueDefinition], clamd: ClamdClient?, databaseDirectory: String, rescanLock: String,
-                commandOptions: [String], clamdOptions: [String], threads: Int = 2, topN: Int = 5) {
+                commandOptions: [String], clamdOptions: [String], threads: Int = 2, topN: Int = 5, clamdPool: [ClamdClient]? = nil) {
         self.layout = layout
         self.queues = queues
-        self.clamd = clamd
+        self.clamd = clamd ?? clamdPool?.first
+        self.clamdPool = clamdPool ?? clamd.map { [$0] } ?? []
         self.databaseDirectory = databaseDirectory
         self.rescanLock = rescanLock
         self.commandOptions = commandOptions
@@ -84,7 +87,9 @@ public enum StatusGatherer {
                 waitPercentile: wait.perfdata.first { $0.label == waitLabel }?.value, parts: parts))
         }
         var services: [StatusPart] = []
-        if let client = sources.clamd {
+        if sources.clamdPool.count > 1 {
+            services += pool(sources, now: now, thresholds: thresholds, runbook: runbook)
+        } else if let client = sources.clamd {
             let name = client.endpoint.description
             let ping = timed { () throws(ClamdError) in try client.ping() }
             var observation = ClamdObservation(endpoint: name, ping: ping)
@@ -110,6 +115,41 @@ public enum StatusGatherer {
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return PipelineStatus(generated: now, thresholds: sources.layout.thresholds == nil ? "built-in (recommended)" : "layout file",
                               queues: queues, services: services, history: history, gatherSeconds: elapsed)
+    }
+
+    /// A pool: one `clamd` row per daemon (asked at once), then the signatures judged over the
+    /// pool (down daemons against all of them, version skew).
+    static func pool(_ sources: StatusSources, now: Double, thresholds: PipelineThresholds, runbook: Runbook) -> [StatusPart] {
+        let observations = ClamdPool.concurrently(sources.clamdPool) { client -> ClamdObservation in
+            let ping = timed { () throws(ClamdError) in try client.ping() }
+            var observation = ClamdObservation(endpoint: client.endpoint.description, ping: ping)
+            if case .success = ping {
+                observation.version = Result { () throws(ClamdError) in try client.version() }
+                observation.stats = Result { () throws(ClamdError) in try client.stats() }
+            }
+            return observation
+        }
+        var parts: [StatusPart] = []
+        var loaded: [(endpoint: String, label: String, version: Result<ClamdVersion, ClamdError>)] = []
+        let labels = (try? ClamdPool(sources.clamdPool.map(\.endpoint)))?.labels ?? sources.clamdPool.map { _ in "clamd" }
+        for (index, observation) in observations.enumerated() {
+            let endpoint = sources.clamdPool[index].endpoint
+            parts.append(StatusPart(mode: "clamd", queue: nil, endpoint: observation.endpoint,
+                                    report: ClamdCheck.evaluate(observation, thresholds: thresholds.clamd, scanThresholds: thresholds.clamdScan),
+                                    runbook: runbook.restartClamd(endpoint)))
+            let version: Result<ClamdVersion, ClamdError>
+            switch (observation.ping, observation.version) {
+            case (.failure(let error), _): version = .failure(error)
+            case (_, let reply?): version = reply
+            default: version = .failure(ClamdError(.commandFailed, "VERSION not asked"))
+            }
+            loaded.append((observation.endpoint, labels[index], version))
+        }
+        let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: sources.databaseDirectory) }
+        let signatures = SignaturesCheck.evaluatePool(SignaturesObservation(directory: sources.databaseDirectory, inventory: inventory), loaded: loaded,
+                                                      minUp: sources.clamdPool.count, now: now, thresholds: thresholds.signatures, maxBehind: 2)
+        parts.append(StatusPart(mode: "signatures", queue: nil, report: signatures, runbook: runbook.signatures()))
+        return parts
     }
 
     /// The rescan: judged only when rescan-clean has run here (a state file or its lock exists);
@@ -178,6 +218,13 @@ struct Runbook {
         RunbookStep(meaning: "clamd does not answer or is overloaded: uploads are not being scanned. Restart it and wait until it answers PING:",
                     command: Self.command(["check_virus_scan", "restart-clamd"] + sources.clamdOptions))
     }
+
+    /// restart-clamd for one daemon of a pool.
+    func restartClamd(_ endpoint: ClamdEndpoint) -> RunbookStep {
+        RunbookStep(meaning: "This clamd does not answer or is overloaded: the uploads it takes are not being scanned. Restart it and wait until it answers PING:",
+                    command: Self.command(["check_virus_scan", "restart-clamd"] + endpoint.commandLineOptions))
+    }
+
 
     func signatures() -> RunbookStep {
         RunbookStep(

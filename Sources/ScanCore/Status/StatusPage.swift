@@ -113,7 +113,7 @@ public enum StatusPage {
     static func table(_ parts: [StatusPart]) -> String {
         var html = "<table class=\"parts\"><thead><tr><th scope=\"col\">Check</th><th scope=\"col\">State</th><th scope=\"col\">What it says</th></tr></thead><tbody>\n"
         for part in parts {
-            html += "<tr class=\"\(cssClass(part.state))\" data-mode=\"\(escape(part.mode))\"><th scope=\"row\">\(escape(part.mode))</th><td>\(badge(part.state))</td><td>\(escape(part.summary))"
+            html += "<tr class=\"\(cssClass(part.state))\" data-mode=\"\(escape(part.mode))\"><th scope=\"row\">\(escape(part.mode))\(part.endpoint.map { " <code>\(escape($0))</code>" } ?? "")</th><td>\(badge(part.state))</td><td>\(escape(part.summary))"
             if !part.details.isEmpty {
                 html += "<details><summary>details</summary><pre>\(escape(part.details.joined(separator: "\n")))</pre></details>"
             }
@@ -123,7 +123,7 @@ public enum StatusPage {
     }
 
     static func title(_ part: StatusPart) -> String {
-        part.queue.map { "\(part.mode) of queue \($0)" } ?? part.mode
+        part.queue.map { "\(part.mode) of queue \($0)" } ?? part.endpoint.map { "\(part.mode) \($0)" } ?? part.mode
     }
 
     /// The state as a word with an icon (never colour alone).

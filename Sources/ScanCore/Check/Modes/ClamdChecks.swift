@@ -100,7 +100,17 @@ public enum ClamdCheck {
         case nil:
             report.results.append(CheckResult(.ok, text))
         }
-        switch observation.configuration {
+        configurationFindings(observation.configuration, into: &report)
+        if case .success(let version)? = observation.version, let built = version.databaseBuildTimeText {
+            report.details.append("loaded daily database \(version.databaseVersion.map(String.init) ?? "?") built \(built)")
+        }
+        return report
+    }
+
+    /// What clamd.conf says (its size limits; WARNING on AlertExceedsMax no), added to `report`.
+    /// Read once per host: a pool check adds it once, not per daemon.
+    static func configurationFindings(_ configuration: ClamdConfigurationReading, into report: inout CheckReport) {
+        switch configuration {
         case .read(let path, let configuration):
             let limits = "MaxFileSize \(ClamdConfiguration.sizeText(configuration.maxFileSize)), MaxScanSize \(ClamdConfiguration.sizeText(configuration.maxScanSize)), StreamMaxLength \(ClamdConfiguration.sizeText(configuration.streamMaxLength))"
             if configuration.alertExceedsMax {
@@ -116,10 +126,6 @@ public enum ClamdCheck {
         case .notRead:
             break
         }
-        if case .success(let version)? = observation.version, let built = version.databaseBuildTimeText {
-            report.details.append("loaded daily database \(version.databaseVersion.map(String.init) ?? "?") built \(built)")
-        }
-        return report
     }
 
     static func milliseconds(_ seconds: Double) -> String {
