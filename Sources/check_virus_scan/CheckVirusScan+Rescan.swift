@@ -3,7 +3,7 @@ import ScanCore
 
 extension CheckVirusScan {
     struct Rescan: CheckMode {
-        static let defaultLock = "/var/run/virus_scan/rescan.lock"
+        static let defaultLock = Defaults.rescanLock
         static let configuration = CommandConfiguration(
             abstract: "Age of the running rescan (lock held) against -w/-c; otherwise time since the last completed pass against --stale.")
         @OptionGroup var common: CommonOptions

@@ -89,8 +89,8 @@ struct CommonOptions: ParsableArguments {
 
 /// Defaults of the clamd-related options.
 enum ClamdDefaults {
-    static let socket = "/var/run/clamav/clamd.ctl"
-    static let databaseDirectory = "/var/lib/clamav"
+    static let socket = Defaults.clamdSocket
+    static let databaseDirectory = Defaults.databaseDirectory
 }
 
 extension AgeSource: ExpressibleByArgument {}

@@ -97,7 +97,7 @@ struct Exporter: AsyncParsableCommand {
         config.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         config.headerTimeout = .milliseconds(Int64(headerTimeout * 1000))
         config.scrapeTimeout = .milliseconds(Int64(scrapeTimeout * 1000))
-        config.collectors = try pipeline.makeCollectors(logger: logger)
+        config.collectors = try pipeline.makeCollectors()
         config.status = try pipeline.statusSources()
         config.statusInterval = .milliseconds(Int64(statusInterval * 1000))
         config.statusHistory = statusHistory

@@ -1,9 +1,8 @@
-import Logging
 import ScanCore
 
 extension PipelineOptions {
-    static let defaultSocket = "/var/run/clamav/clamd.ctl"
-    static let defaultRescanLock = "/var/run/virus_scan/rescan.lock"
+    static let defaultSocket = Defaults.clamdSocket
+    static let defaultRescanLock = Defaults.rescanLock
 
     /// The clamd daemons from `--socket`/`--tcp`, else the layout's `clamd.endpoints`, else the
     /// Debian socket: the same reading as check_virus_scan's (``ClamdPool``).
@@ -18,7 +17,7 @@ extension PipelineOptions {
 
     /// The collectors for these options, in the order they are reported: queue, outcome, journal,
     /// clamd, signatures, rescan, watch.
-    func makeCollectors(logger: Logger, now: Double = WallClock.now()) throws -> [any Collector] {
+    func makeCollectors(now: Double = WallClock.now()) throws -> [any Collector] {
         let layout = try layout()
         let queues = try layout.queues(named: queue)
         let options = SnapshotOptions(ageSource: layout.ageSource, topN: 0, olderThan: [], threads: threads)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Logging
 import ScanCore
 
 /// The pipeline options the exporter shares with `check_virus_scan`.
@@ -30,8 +29,11 @@ struct PipelineOptions: ParsableArguments {
     @Flag(name: .customLong("clamd.endpoint-label"), help: "Label the clamd families with endpoint (and export clamav_pool_*) even when watching one daemon; with several they always are.")
     var endpointLabel = false
 
+    @Option(name: .customLong("age-source"), help: ArgumentHelp("Where a file's \"placed on disk\" time comes from: mtime or btime (default: the layout file's, else mtime), as for check_virus_scan.", valueName: "source"))
+    var ageSource: AgeSource?
+
     @Option(name: .customLong("database-dir"), help: "ClamAV signature database directory.")
-    var databaseDirectory: String = "/var/lib/clamav"
+    var databaseDirectory: String = Defaults.databaseDirectory
 
     @Option(help: "Rescan lock file.")
     var lock: String?
@@ -53,7 +55,12 @@ struct PipelineOptions: ParsableArguments {
         guard threads >= 1 else { throw ValidationError("--snapshot.threads must be at least 1") }
     }
 
+    /// The pipeline layout from `--config`/`--root`/`--state-dir`/`--age-source`, read as check_virus_scan reads it.
     func layout() throws -> PipelineLayout {
-        try PipelineLayout.load(configFile: PipelineLayout.configFile(given: config, root: root), root: root, stateDirectory: stateDirectory)
+        var layout = try PipelineLayout.load(configFile: PipelineLayout.configFile(given: config, root: root), root: root, stateDirectory: stateDirectory)
+        if let ageSource { layout.ageSource = ageSource }
+        return layout
     }
 }
+
+extension AgeSource: ExpressibleByArgument {}

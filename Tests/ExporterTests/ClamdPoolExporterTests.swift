@@ -45,7 +45,7 @@ struct ClamdPoolExporterTests {
         var config = ExporterConfiguration()
         config.headerTimeout = .seconds(120)
         config.scrapeTimeout = .seconds(120)
-        config.collectors = try command.pipeline.makeCollectors(logger: Logger(label: "test"))
+        config.collectors = try command.pipeline.makeCollectors()
 
         let text = try await withRunningExporter(config) { port in try await httpGet(port: port, "/metrics").text }
         let lint = try runProgram("/usr/bin/promtool", ["check", "metrics"], input: text)
@@ -131,7 +131,7 @@ struct ClamdPoolExporterTests {
             var config = ExporterConfiguration()
             config.headerTimeout = .seconds(120)
             config.scrapeTimeout = .seconds(120)
-            config.collectors = try command.pipeline.makeCollectors(logger: Logger(label: "test"))
+            config.collectors = try command.pipeline.makeCollectors()
             return parseSamples(try await withRunningExporter(config) { port in try await httpGet(port: port, "/metrics").text })
         }
         let plain = try await scrape([])

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import ScanCore
+import ScanCoreTestSupport
 import Testing
 
 @testable import exporter
@@ -121,11 +122,24 @@ struct ExporterAppTests {
         #expect(custom.pipeline.lock == "/run/rescan.lock")
         #expect(custom.graphitePrefix == "vs.test")
         #expect(throws: (any Error).self) { try Exporter.parse(["--web.listen-address", "nonsense"]) }
-        // A pool (issue 13): --socket and --tcp together are two members, not an error; repeats too.
+        // A pool: --socket and --tcp together are two members, not an error; repeats too.
         let pool = try Exporter.parse(["--socket", "/a", "--tcp", "127.0.0.1:3310", "--tcp", "10.0.0.5:3310"])
         #expect(pool.pipeline.sockets == ["/a"])
         #expect(pool.pipeline.tcpAddresses == ["127.0.0.1:3310", "10.0.0.5:3310"])
         #expect(throws: (any Error).self) { try Exporter.parse(["--socket", "/a", "--socket", "unix:/a"]) }
         #expect(throws: (any Error).self) { try Exporter.parse(["--tcp", "localhost"]) }
+    }
+
+    /// `--age-source` as in check_virus_scan: it overrides the layout file's `age_source`.
+    @Test func ageSourceOverridesTheLayout() throws {
+        let tree = try TemporaryTree(prefix: "age")
+        try FileOutput.makeDirectory(tree.path("up/incoming"))
+        let config = tree.path("layout.yml")
+        try FileOutput.write("root: \(tree.path("up"))\nage_source: btime\nqueues:\n  - name: incoming\n", to: config)
+        let fromFile = try Exporter.parse(["--config", config]).pipeline.layout()
+        #expect(fromFile.ageSource == .btime)
+        let given = try Exporter.parse(["--config", config, "--age-source", "mtime"]).pipeline.layout()
+        #expect(given.ageSource == .mtime)
+        #expect(throws: (any Error).self) { try Exporter.parse(["--age-source", "ctime"]) }
     }
 }

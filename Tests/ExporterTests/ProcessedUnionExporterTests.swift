@@ -37,7 +37,7 @@ struct ProcessedUnionExporterTests {
                 "--root", tree.root, "--state-dir", self.state, "--socket", tree.root + "/no-clamd.ctl",
                 "--database-dir", tree.root + "/db", "--lock", tree.root + "/rescan.lock",
             ])
-            let collectors = try command.pipeline.makeCollectors(logger: Logger(label: "test"), now: countSince)
+            let collectors = try command.pipeline.makeCollectors(now: countSince)
             scraper = Scraper(collectors: collectors.filter { ["outcome", "journal"].contains($0.name) })
         }
 

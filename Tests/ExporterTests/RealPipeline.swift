@@ -31,7 +31,7 @@ final class RealPipeline: @unchecked Sendable {
             "--root", tree.root, "--state-dir", tree.root + "/state", "--socket", clamd.socketPath,
             "--database-dir", databaseDirectory, "--lock", tree.root + "/rescan.lock",
         ])
-        collectors = try command.pipeline.makeCollectors(logger: Logger(label: "test"), now: countSince)
+        collectors = try command.pipeline.makeCollectors(now: countSince)
         // Backlog: three files in incoming, one in draft-incoming.
         try tree.file("incoming/2026/a.pdf", size: 1000, age: 30)
         try tree.file("incoming/2026/b.pdf", size: 2000, age: 700)
