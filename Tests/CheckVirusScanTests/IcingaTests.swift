@@ -127,24 +127,7 @@ struct IcingaTests {
         }
         let main = icinga.base + "/main.conf"
         try ("""
-            const CustomPluginDir = "\((Plugin.binary as NSString).deletingLastPathComponent)"
-            const NodeName = "e2e"
-            const ZoneName = NodeName
-            include <itl>
-            include "\(Icinga.shipped)/virus_scan.conf"
-            object CheckerComponent "checker" { }
-            object PerfdataWriter "perfdata" {
-              service_perfdata_path = "\(perf)/service-perfdata"
-              service_temp_path = "\(perf)/service-perfdata.tmp"
-              host_perfdata_path = "\(perf)/host-perfdata"
-              host_temp_path = "\(perf)/host-perfdata.tmp"
-              service_format_template = "SERVICE::$service.name$\\tSTATE::$service.state$\\tCODE::$service.state_id$\\tPERFDATA::$service.perfdata$\\tOUTPUT::$service.output$"
-              rotation_interval = 1s
-            }
-            object Host "e2e" {
-              check_command = "dummy"
-              enable_active_checks = false
-            }
+            \(Icinga.checkerPreamble(perfdata: perf))
 
             """
             + service("backlog", "backlog", "vars.virus_scan_warning = 5\n  vars.virus_scan_critical = 10")
@@ -240,24 +223,7 @@ struct IcingaClamdPoolTests {
         try FileManager.default.createDirectory(atPath: perf, withIntermediateDirectories: true)
         let main = icinga.base + "/main.conf"
         try """
-            const CustomPluginDir = "\((Plugin.binary as NSString).deletingLastPathComponent)"
-            const NodeName = "e2e"
-            const ZoneName = NodeName
-            include <itl>
-            include "\(Icinga.shipped)/virus_scan.conf"
-            object CheckerComponent "checker" { }
-            object PerfdataWriter "perfdata" {
-              service_perfdata_path = "\(perf)/service-perfdata"
-              service_temp_path = "\(perf)/service-perfdata.tmp"
-              host_perfdata_path = "\(perf)/host-perfdata"
-              host_temp_path = "\(perf)/host-perfdata.tmp"
-              service_format_template = "SERVICE::$service.name$\\tSTATE::$service.state$\\tCODE::$service.state_id$\\tPERFDATA::$service.perfdata$\\tOUTPUT::$service.output$"
-              rotation_interval = 1s
-            }
-            object Host "e2e" {
-              check_command = "dummy"
-              enable_active_checks = false
-            }
+            \(Icinga.checkerPreamble(perfdata: perf))
             object Service "pool" {
               host_name = "e2e"
               check_command = "virus_scan"
@@ -293,6 +259,31 @@ struct IcingaClamdPoolTests {
 struct Icinga {
     static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/icinga2") && getuid() == 0 }
     /// The repository's icinga/ directory (absolute, as icinga2 needs for includes).
+    /// The head of a main.conf that runs checks for real: the plugin directory of this build, the
+    /// shipped CheckCommand, a checker, a perfdata writer into `perfdata` and the host "e2e".
+    static func checkerPreamble(perfdata perf: String) -> String {
+        """
+        const CustomPluginDir = "\((Plugin.binary as NSString).deletingLastPathComponent)"
+        const NodeName = "e2e"
+        const ZoneName = NodeName
+        include <itl>
+        include "\(Icinga.shipped)/virus_scan.conf"
+        object CheckerComponent "checker" { }
+        object PerfdataWriter "perfdata" {
+          service_perfdata_path = "\(perf)/service-perfdata"
+          service_temp_path = "\(perf)/service-perfdata.tmp"
+          host_perfdata_path = "\(perf)/host-perfdata"
+          host_temp_path = "\(perf)/host-perfdata.tmp"
+          service_format_template = "SERVICE::$service.name$\\tSTATE::$service.state$\\tCODE::$service.state_id$\\tPERFDATA::$service.perfdata$\\tOUTPUT::$service.output$"
+          rotation_interval = 1s
+        }
+        object Host "e2e" {
+          check_command = "dummy"
+          enable_active_checks = false
+        }
+        """
+    }
+
     static let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("icinga").path
 
