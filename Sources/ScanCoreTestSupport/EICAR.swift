@@ -1,22 +1,14 @@
+import ScanCore
+
 /// The EICAR anti-virus test file, built at run time.
 ///
 /// The 68-byte test string is never written out literally anywhere in the repository (a scanner
 /// looking at the source tree would flag it, and so would mail and upload filters): it is kept
-/// here XOR-masked with a position-dependent key and unmasked on demand.
+/// XOR-masked with a position-dependent key in ScanCore (``ProbeSample``) and unmasked on demand.
 public enum EICAR {
-    /// The masked form: byte `i` is `eicar[i] ^ (0xA5 &+ 7 &* i)`.
-    private static let masked: [UInt8] = [
-        0xFD, 0x99, 0xFC, 0x9B, 0x91, 0xED, 0x8F, 0x97, 0x8D, 0xBF, 0xDF, 0xAE, 0xA9, 0x5A, 0x5F, 0x3B,
-        0x21, 0x34, 0x73, 0x74, 0x18, 0x0F, 0x7C, 0x05, 0x64, 0x63, 0x26, 0x46, 0x2C, 0x39, 0x34, 0x3F,
-        0xD7, 0xA1, 0xC0, 0xCE, 0xE0, 0xE6, 0xEB, 0xF7, 0xEF, 0x80, 0xE6, 0x93, 0x97, 0xB4, 0xAE, 0xB8,
-        0xBC, 0xAE, 0x56, 0x59, 0x3C, 0x4C, 0x5A, 0x75, 0x79, 0x19, 0x7D, 0x0B, 0x05, 0x15, 0x76, 0x7A,
-        0x2D, 0x47, 0x3B, 0x50,
-    ]
-
-    /// The 68 bytes of the EICAR test file (no trailing newline).
-    public static var bytes: [UInt8] {
-        masked.enumerated().map { index, byte in byte ^ (0xA5 &+ UInt8(truncatingIfNeeded: 7 &* index)) }
-    }
+    /// The 68 bytes of the EICAR test file (no trailing newline): ScanCore's own masked copy,
+    /// the one the `probe` mode sends.
+    public static var bytes: [UInt8] { ProbeSample.eicar }
 
     /// The test string as text.
     public static var string: String { String(decoding: bytes, as: UTF8.self) }
