@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An error from a remediation command (`drain`, `scan`, `db-info`, `clamd-status`,
 /// `restart-clamd`, `ignore-signature`): what happened and what to do about it.
 ///
@@ -67,5 +63,5 @@ public struct RemediationError: Error, CustomStringConvertible, Sendable {
     }
 
     /// The C library's text for an errno value.
-    static func text(_ errno: Int32) -> String { "\(String(cString: strerror(errno))) (errno \(errno))" }
+    static func text(_ errno: Int32) -> String { errnoText(errno) }
 }

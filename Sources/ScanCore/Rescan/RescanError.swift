@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An error from `rescan-clean`: what stopped it from starting or continuing, and what to do.
 ///
 /// `description` is one line; `detailedDescription` adds the cause and where it was raised.
@@ -67,5 +63,5 @@ public struct RescanError: Error, CustomStringConvertible, Sendable {
     }
 
     /// The C library's text for an errno value.
-    static func text(_ errno: Int32) -> String { "\(String(cString: strerror(errno))) (errno \(errno))" }
+    static func text(_ errno: Int32) -> String { errnoText(errno) }
 }

@@ -263,9 +263,9 @@ public final class QueueWatcher: Sendable {
     static func writerState(queueFD: Int32, path: [UInt8]) -> WriterState {
         var components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Array($0) }
         guard let name = components.popLast() else { return .gone }
-        guard case .success(let directory) = FileSystemCalls.openDirectories(beneath: queueFD, components[...], create: false) else { return .gone }
+        guard case .success(let directory) = Directories.openBeneath(queueFD, components[...], create: false).mapError(\.errno) else { return .gone }
         defer { if directory != queueFD { close(directory) } }
-        let fd = FileSystemCalls.withCString(name) { openat(directory, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+        let fd = Sys.openatRaw(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         if fd < 0 { return errno == ENOENT ? .gone : .notRegular }
         defer { close(fd) }
         guard case .success(let metadata) = FileMetadata.read(descriptor: fd, wantBirthTime: false) else { return .gone }
@@ -319,7 +319,7 @@ public final class QueueWatcher: Sendable {
         mutating func watchTree(_ relative: [UInt8], listFiles: Bool, now: Double) {
             if relative.isEmpty { unwatched = 0 }
             let components = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Array($0) }
-            guard case .success(let fd) = FileSystemCalls.openDirectories(beneath: queueFD, components[...], create: false) else { return }
+            guard case .success(let fd) = Directories.openBeneath(queueFD, components[...], create: false).mapError(\.errno) else { return }
             defer { if fd != queueFD { close(fd) } }
             walk(fd, relative, listFiles: listFiles, now: now, depth: 0)
         }
@@ -339,12 +339,12 @@ public final class QueueWatcher: Sendable {
                 tracker.watching(watch, directory: relative)
             }
             guard depth < 256 else { return }
-            for name in FileSystemCalls.listNames(fd) {
-                guard case .success(let metadata) = FileSystemCalls.stat(fd, name) else { continue }
+            for name in ((try? DirectoryReader.names(in: fd)) ?? []) {
+                guard case .success(let metadata) = Sys.stat(fd, name).mapError(\.errno) else { continue }
                 let path = WatchTracker.join(relative, name)
                 switch metadata.kind {
                 case .directory:
-                    let child = FileSystemCalls.withCString(name) { openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                    let child = Sys.openatRaw(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard child >= 0 else { unwatched += 1; continue }
                     walk(child, path, listFiles: listFiles, now: now, depth: depth + 1)
                     close(child)
@@ -366,7 +366,7 @@ final class WatchHeartbeat: Sendable {
     init(path: String, state: WatchState) {
         self.path = path
         self.state = Mutex((state, 0, false))
-        _ = QueueLock.makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
+        try? Directories.makeAll(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
     }
 
     func update(_ body: (inout WatchState) -> Void) {
