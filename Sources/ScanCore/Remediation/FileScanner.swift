@@ -61,9 +61,8 @@ public struct LibClamAVScanner: FileScanner {
     }
 
     public func scan(fileDescriptor: Int32, name: String) -> ScanVerdict {
-        if lseek(fileDescriptor, 0, SEEK_SET) < 0 {
-            let saved = errno
-            return .error(message: "cannot rewind \(name): \(RemediationError.text(saved))")
+        if case .failure(let failure) = Sys.lseek(fileDescriptor, 0, SEEK_SET) {
+            return .error(message: "cannot rewind \(name): \(RemediationError.text(failure.errno.rawValue))")
         }
         if let pool { return pool.scan(fileDescriptor: fileDescriptor, name: name) }
         return engine.scan(fileDescriptor: fileDescriptor, name: name)
@@ -141,10 +140,9 @@ public final class ClamdScanner: FileScanner {
                     continue
                 }
             }
-            if lseek(fileDescriptor, 0, SEEK_SET) < 0 {
-                let saved = errno
+            if case .failure(let failure) = Sys.lseek(fileDescriptor, 0, SEEK_SET) {
                 giveBack(index, session)
-                return .error(message: "cannot rewind \(name): \(RemediationError.text(saved))")
+                return .error(message: "cannot rewind \(name): \(RemediationError.text(failure.errno.rawValue))")
             }
             do {
                 let verdict = endpoints[index].canPassFileDescriptors

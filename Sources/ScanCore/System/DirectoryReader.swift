@@ -53,6 +53,17 @@ public final class DirectoryReader {
         }
     }
 
+    /// The entries of the directory at `path` (opened, read, closed), names and kinds, in
+    /// directory order.
+    public static func entries(atPath path: String) throws(SystemError) -> [(name: [UInt8], kind: EntryKind?)] {
+        let directory = try Directories.open(path)
+        var entries: [(name: [UInt8], kind: EntryKind?)] = []
+        try DirectoryReader(bufferSize: 16 * 1024).forEach(in: directory.rawValue, path: directory.path) {
+            entries.append((Array($0.name), $0.kind))
+        }
+        return entries
+    }
+
     /// The names in the directory open on `fd`, in directory order.
     public static func names(in fd: Int32, path: String? = nil) throws(SystemError) -> [[UInt8]] {
         var names: [[UInt8]] = []
