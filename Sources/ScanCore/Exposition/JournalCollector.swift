@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The `journal` collector: the health of the scan journal that `drain` and `rescan-clean` append to
 /// (``ScanJournal``). The processed counts themselves come from ``OutcomeCollector``, which merges the
 /// journal with the outcome trees (``ProcessingHistory``).
@@ -44,8 +40,8 @@ public struct JournalCollector: Collector {
         for record in records where record.action == "held" {
             guard let queue = queues.first(where: { $0.name == record.queue }) else { continue }
             let base = record.source == "rescan" ? queue.clean : queue.incoming
-            var info = stat()
-            guard lstat(base + "/" + record.path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            guard case .success(let info) = FileMetadata.read(path: base + "/" + record.path, wantBirthTime: false),
+                  info.kind == .regular else { continue }
             held[queue.name, default: []].insert(record.path)
         }
         return held.mapValues(\.count)

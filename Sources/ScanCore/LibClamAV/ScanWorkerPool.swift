@@ -141,7 +141,7 @@ public final class ScanWorkerPool: Sendable {
             Self.stop(current, kill: true)
             worker = nil
             if attempt == 1 || !(saved == EPIPE || saved == ECONNRESET || saved == ENOTCONN) {
-                return .error(message: "cannot hand the file to a scanning process: \(String(cString: strerror(saved)))")
+                return .error(message: "cannot hand the file to a scanning process: \(strerrorText(saved))")
             }
         }
         guard let current = worker else { return .error(message: "no scanning process") }
@@ -166,7 +166,7 @@ public final class ScanWorkerPool: Sendable {
         }
         Self.stop(current, kill: true)
         if received > 0 { return .error(message: "the scanning process sent a malformed reply (\(received) bytes)") }
-        return .error(message: "cannot read the scanning process's reply: \(String(cString: strerror(saved)))")
+        return .error(message: "cannot read the scanning process's reply: \(strerrorText(saved))")
     }
 
     // MARK: - Processes
@@ -177,7 +177,7 @@ public final class ScanWorkerPool: Sendable {
         let pid = vsw_spawn(engine.handle.pointer, &options, &socket)
         if pid < 0 {
             let saved = errno
-            throw ClamAVError(.workerStart, "cannot start a scanning process (fork): \(String(cString: strerror(saved)))")
+            throw ClamAVError(.workerStart, "cannot start a scanning process (fork): \(strerrorText(saved))")
         }
         return Worker(pid: pid, socket: socket)
     }
@@ -193,7 +193,7 @@ public final class ScanWorkerPool: Sendable {
         while true {
             let result = waitpid(worker.pid, &status, shouldKill ? 0 : WNOHANG)
             if result == worker.pid { break }
-            if result < 0 && errno != EINTR { return "not reaped: \(String(cString: strerror(errno)))" }
+            if result < 0 && errno != EINTR { return "not reaped: \(strerrorText(errno))" }
             if result == 0 {
                 if MonotonicClock.now() >= deadline {
                     kill(worker.pid, SIGKILL)

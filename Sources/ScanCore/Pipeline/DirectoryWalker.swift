@@ -78,9 +78,9 @@ public struct DirectoryWalker: Sendable {
     /// Walks the tree at `root` and returns one visitor per thread.
     /// Throws only when the root itself cannot be opened.
     public func walk<V: WalkVisitor>(root: String, makeVisitor: () -> V) throws(PipelineError) -> [V] {
-        let rootFD = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let rootFD = Sys.openRaw(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if rootFD < 0 { throw PipelineError.openingQueue(root, errno: Glibc.errno) }
-        defer { close(rootFD) }
+        defer { _ = Sys.close(rootFD) }
 
         let queue = WorkQueue()
         queue.push([WalkDirectory(relativePath: [], firstComponentLength: 0)])
@@ -99,27 +99,25 @@ public struct DirectoryWalker: Sendable {
     }
 
     private static func work<V: WalkVisitor>(queue: WorkQueue, rootFD: Int32, wantBirthTime: Bool, visitor: inout V) {
-        let bufferSize = 64 * 1024
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 8)
-        defer { buffer.deallocate() }
+        let reader = DirectoryReader()
         var children: [WalkDirectory] = []
         while let directory = queue.pop() {
             children.removeAll(keepingCapacity: true)
-            visit(directory, rootFD: rootFD, buffer: buffer, bufferSize: bufferSize, wantBirthTime: wantBirthTime,
+            visit(directory, rootFD: rootFD, reader: reader, wantBirthTime: wantBirthTime,
                   visitor: &visitor, children: &children)
             queue.finish(pushing: children)
         }
     }
 
     private static func visit<V: WalkVisitor>(
-        _ directory: WalkDirectory, rootFD: Int32, buffer: UnsafeMutableRawPointer, bufferSize: Int,
+        _ directory: WalkDirectory, rootFD: Int32, reader: DirectoryReader,
         wantBirthTime: Bool, visitor: inout V, children: inout [WalkDirectory]
     ) {
         let isRoot = directory.relativePath.isEmpty
         let parentFD = directory.parent?.fd ?? rootFD
         let name = isRoot ? [UInt8(ascii: ".")] : Array(directory.name)
         if !isRoot && directory.parent == nil { return }  // never: every directory but the root has one
-        let fd = FileSystemCalls.withCString(name) { openat(parentFD, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+        let fd = Sys.openatRaw(parentFD, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 {
             let error = Glibc.errno
             switch error {
@@ -128,7 +126,7 @@ public struct DirectoryWalker: Sendable {
             case ELOOP, ENOTDIR:
                 // Replaced by a symlink or a file since its parent was read: report what it is now
                 // (stat by name in the open parent, never through a path).
-                guard case .success(let meta) = FileSystemCalls.stat(parentFD, name) else { return }
+                guard case .success(let meta) = Sys.stat(parentFD, name).mapError(\.errno) else { return }
                 let kind = meta.kind
                 if kind == .regular || kind == .directory { return }  // counted on a later walk
                 let parent = parentAndName(directory.relativePath)
@@ -143,44 +141,25 @@ public struct DirectoryWalker: Sendable {
         }
         let handle = DirectoryHandle(fd: fd)
         withExtendedLifetime(handle) {
-            readEntries(directory, fd: fd, handle: handle, isRoot: isRoot, buffer: buffer, bufferSize: bufferSize,
+            readEntries(directory, fd: fd, handle: handle, isRoot: isRoot, reader: reader,
                  wantBirthTime: wantBirthTime, visitor: &visitor, children: &children)
         }
     }
 
     private static func readEntries<V: WalkVisitor>(
-        _ directory: WalkDirectory, fd: Int32, handle: DirectoryHandle, isRoot: Bool, buffer: UnsafeMutableRawPointer,
-        bufferSize: Int, wantBirthTime: Bool, visitor: inout V, children: inout [WalkDirectory]
+        _ directory: WalkDirectory, fd: Int32, handle: DirectoryHandle, isRoot: Bool, reader: DirectoryReader,
+        wantBirthTime: Bool, visitor: inout V, children: inout [WalkDirectory]
     ) {
         let ownMetadata: FileMetadata?
         if case .success(let meta) = FileMetadata.read(descriptor: fd, wantBirthTime: false) { ownMetadata = meta } else { ownMetadata = nil }
         let policy = visitor.enterDirectory(directory, metadata: ownMetadata)
         defer { visitor.leaveDirectory(directory) }
 
-        while true {
-            let count = vs_getdents64(fd, buffer, UInt(bufferSize))
-            if count == 0 { break }
-            if count < 0 {
-                let error = Glibc.errno
-                if error == EINTR { continue }
-                visitor.unreadable(path: directory.relativePath, errno: error)
-                break
-            }
-            var offset = 0
-            while offset < count {
-                var inode: UInt64 = 0
-                var type: UInt8 = 0
-                var namePointer: UnsafePointer<CChar>? = nil
-                var next = 0
-                vs_dirent_at(buffer, offset, &inode, &type, &namePointer, &next)
-                offset = next
-                guard let cName = namePointer else { continue }
-                let length = strlen(cName)
-                // Skip "." and "..".
-                if cName[0] == 0x2E && (length == 1 || (length == 2 && cName[1] == 0x2E)) { continue }
-                let name = UnsafeBufferPointer(
-                    start: UnsafeRawPointer(cName).assumingMemoryBound(to: UInt8.self), count: length)
-                var kind = EntryKind(direntType: type)
+        do {
+            try reader.forEach(in: fd) { entry in
+                let name = entry.name
+                let cName = entry.cName
+                var kind = entry.kind
                 var metadata: FileMetadata? = nil
                 if kind == nil || (kind == .regular && policy == .stat) {
                     switch FileMetadata.read(directory: fd, name: cName, wantBirthTime: wantBirthTime) {
@@ -188,9 +167,9 @@ public struct DirectoryWalker: Sendable {
                         metadata = meta
                         kind = meta.kind
                     case .failure(let error):
-                        if error.rawValue == ENOENT { continue }  // vanished: the scanner moved it
+                        if error.rawValue == ENOENT { return }  // vanished: the scanner moved it
                         visitor.unreadable(path: directory.child(name), errno: error.rawValue)
-                        continue
+                        return
                     }
                 }
                 switch kind! {
@@ -206,6 +185,8 @@ public struct DirectoryWalker: Sendable {
                     visitor.anomaly(directory, name: name, kind: kind!)
                 }
             }
+        } catch {
+            visitor.unreadable(path: directory.relativePath, errno: error.errno.rawValue)
         }
     }
 

@@ -84,13 +84,7 @@ public struct FileMetadata: Sendable, Hashable {
     /// statx(dirfd, name, AT_SYMLINK_NOFOLLOW); `name` empty means the descriptor itself.
     /// Returns the errno on failure.
     public static func read(directory fd: Int32, name: UnsafePointer<CChar>, wantBirthTime: Bool) -> Result<FileMetadata, Errno> {
-        var raw = vs_stat()
-        while true {
-            if vs_statx(fd, name, wantBirthTime ? 1 : 0, &raw) == 0 { return .success(FileMetadata(raw)) }
-            let error = Glibc.errno
-            if error == EINTR { continue }
-            return .failure(Errno(error))
-        }
+        Sys.stat(fd, name, wantBirthTime: wantBirthTime).mapError(\.errno)
     }
 
     /// statx on a path (relative to the working directory or absolute), not following a final symlink.
@@ -101,15 +95,5 @@ public struct FileMetadata: Sendable, Hashable {
     /// statx on an open descriptor.
     public static func read(descriptor fd: Int32, wantBirthTime: Bool = true) -> Result<FileMetadata, Errno> {
         "".withCString { read(directory: fd, name: $0, wantBirthTime: wantBirthTime) }
-    }
-}
-
-/// A C errno value as an error.
-public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: Int32
-    public init(_ rawValue: Int32) { self.rawValue = rawValue }
-    public var description: String {
-        rawValue == Errno.notRegularFile.rawValue
-            ? "not a regular file (a FIFO, socket, device or directory)" : "\(String(cString: strerror(rawValue))) (errno \(rawValue))"
     }
 }

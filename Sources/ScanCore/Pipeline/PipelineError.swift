@@ -26,7 +26,7 @@ public struct PipelineError: ScanCoreError {
 
     /// The C library's text for an errno (`strerror`).
     public static func errnoText(_ value: Int32) -> String {
-        String(cString: strerror(value))
+        strerrorText(value)
     }
 
     /// Maps the failure to open a queue directory to the right code and message.

@@ -140,38 +140,31 @@ public struct ScanJournal: Sendable {
         }
         try Self.makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
         var fd: Int32 = -1
-        var info = stat()
+        var info = Glibc.stat()
         for attempt in 0..<3 {
-            fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            if fd < 0 { throw Errno(errno) }
-            if fstat(fd, &info) != 0 { let error = errno; close(fd); throw Errno(error) }
+            fd = try Sys.open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644).mapError(\.errno).get()
+            switch Sys.fstat(fd, path: path) {
+            case .success(let now): info = now
+            case .failure(let failure): _ = Sys.close(fd); throw failure.errno
+            }
             guard attempt < 2, info.st_size > 0, Int(info.st_size) + data.count > rotateBytes else { break }
             // Full: rotate, unless another writer did since we opened it (then open the new file).
-            _ = flock(fd, LOCK_EX)
-            var current = stat()
-            if stat(path, &current) == 0 && current.st_ino == info.st_ino && current.st_dev == info.st_dev {
-                if rename(path, rotatedPath) != 0 { let error = errno; close(fd); throw Errno(error) }
+            _ = Sys.flock(fd, LOCK_EX, path: path)
+            if case .success(let current) = Sys.statFollowing(path), current.st_ino == info.st_ino && current.st_dev == info.st_dev {
+                if case .failure(let failure) = Sys.rename(path, rotatedPath) { _ = Sys.close(fd); throw failure.errno }
             }
-            close(fd)
+            _ = Sys.close(fd)
         }
-        defer { close(fd) }
+        defer { _ = Sys.close(fd) }
         // A writer killed mid-line leaves a partial last line: start on a fresh line so the
         // records appended now are not glued onto it.
         if info.st_size > 0 {
             var last: UInt8 = 0
-            if pread(fd, &last, 1, info.st_size - 1) == 1 && last != UInt8(ascii: "\n") {
+            if case .success(1) = Sys.pread(fd, &last, 1, Int64(info.st_size - 1), path: path), last != UInt8(ascii: "\n") {
                 data.insert(UInt8(ascii: "\n"), at: 0)
             }
         }
-        var offset = 0
-        while offset < data.count {
-            let written = data[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw Errno(errno)
-            }
-            offset += written
-        }
+        try SystemError.errnoOnly { () throws(SystemError) in try FileIO.writeAll(fd, data, path: path) }
     }
 
     /// Every record (of any pipeline) whose `scanned` time is at or after `since`, oldest first, and
@@ -274,12 +267,7 @@ public struct ScanJournal: Sendable {
     }
 
     static func makeDirectories(_ path: String) throws(Errno) {
-        guard !path.isEmpty else { return }
-        var partial = ""
-        for component in path.split(separator: "/") {
-            partial += "/" + component
-            if mkdir(partial, 0o755) != 0 && errno != EEXIST { throw Errno(errno) }
-        }
+        try SystemError.errnoOnly { () throws(SystemError) in try Directories.makeAll(path) }
     }
 }
 

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Writes the lists of newly clean files that the copy-to-slaves job reads (one absolute path per
 /// line), atomically as the legacy scanner did: the list is written under a temp name in the list
 /// directory's parent (the job reads every file *in* the list directory, so a half-written file
@@ -25,42 +21,26 @@ public struct AttachmentListWriter: Sendable {
     /// reports those instead).
     public func write(_ paths: [[UInt8]]) throws(RemediationError) -> String {
         precondition(!paths.contains { $0.contains(UInt8(ascii: "\n")) }, "a path with a newline cannot be listed")
-        if !QueueLock.makeDirectories(directory) {
-            let error = errno
-            throw RemediationError(.io, "cannot create the list directory \(directory): \(RemediationError.text(error))")
+        do {
+            try Directories.makeAll(directory)
+        } catch {
+            throw RemediationError(.io, "cannot create the list directory \(directory): \(errnoText(error.errno.rawValue))", cause: error)
         }
         var random = SystemRandomNumberGenerator()
         let suffix = String(random.next() as UInt64, radix: 36)
         let temporary = parent + "/" + Self.temporaryPrefix + queue + "." + suffix
         let final = directory + "/attachment_sync_list_" + suffix
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        if fd < 0 {
-            let error = errno
-            throw RemediationError(.io, "cannot create \(temporary): \(RemediationError.text(error))")
-        }
         var bytes: [UInt8] = []
         for path in paths {
             bytes += path
             bytes.append(UInt8(ascii: "\n"))
         }
-        var offset = 0
-        var failure: Int32 = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; failure = errno; break }
-            offset += n
-        }
-        if failure == 0 && fsync(fd) != 0 { failure = errno }
-        close(fd)
-        if failure == 0 && rename(temporary, final) != 0 { failure = errno }
-        if failure != 0 {
-            unlink(temporary)
-            throw RemediationError(.io, "cannot write the list file \(final): \(RemediationError.text(failure))")
-        }
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
+        do {
+            try AtomicFile.write(bytes, to: final, options: AtomicFile.Options(temporaryPath: temporary))
+        } catch where error.call == .open {
+            throw RemediationError(.io, "cannot create \(temporary): \(errnoText(error.errno.rawValue))", cause: error)
+        } catch {
+            throw RemediationError(.io, "cannot write the list file \(final): \(error)", cause: error)
         }
         return final
     }
@@ -68,12 +48,10 @@ public struct AttachmentListWriter: Sendable {
     /// Removes this queue's temp list files left by a killed run (call while holding the lock).
     public func removeStaleTemporaries() -> [String] {
         let prefix = Array((Self.temporaryPrefix + queue + ".").utf8)
-        let fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { return [] }
-        defer { close(fd) }
+        guard let directory = try? Directories.open(parent) else { return [] }
         var removed: [String] = []
-        for name in FileSystemCalls.listNames(fd) where name.starts(with: prefix) {
-            if FileSystemCalls.withCString(name, { unlinkat(fd, $0, 0) }) == 0 {
+        for name in ((try? DirectoryReader.names(in: directory.rawValue)) ?? []) where name.starts(with: prefix) {
+            if case .success = Sys.unlinkat(directory.rawValue, name) {
                 removed.append(parent + "/" + PathEscaping.display(name))
             }
         }

@@ -44,7 +44,7 @@ public struct PlannedCommand: Sendable, Hashable, CustomStringConvertible {
         let outputFD = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         if outputFD < 0 {
             let error = errno
-            throw RemediationError(.commandFailed, "cannot create a temp file for the output of \(description): \(RemediationError.text(error))")
+            throw RemediationError(.commandFailed, "cannot create a temp file for the output of \(description): \(errnoText(error))")
         }
         let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         unlink(outputPath)
@@ -61,7 +61,7 @@ public struct PlannedCommand: Sendable, Hashable, CustomStringConvertible {
         let started = MonotonicClock.now()
         let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
         if result != 0 {
-            throw RemediationError(.commandFailed, "cannot start \(description): \(RemediationError.text(result))")
+            throw RemediationError(.commandFailed, "cannot start \(description): \(errnoText(result))")
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

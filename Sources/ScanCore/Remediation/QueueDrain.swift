@@ -216,20 +216,20 @@ public struct QueueDrain: Sendable {
         defer { lock?.release() }
 
         let queue = config.queue
-        let queueFD = open(queue.incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let queueFD = Sys.openRaw(queue.incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if queueFD < 0 {
             let error = errno
-            throw RemediationError(.io, "cannot open queue \(queue.name) at \(queue.incoming): \(RemediationError.text(error))")
+            throw RemediationError(.io, "cannot open queue \(queue.name) at \(queue.incoming): \(errnoText(error))")
         }
-        defer { close(queueFD) }
+        defer { _ = Sys.close(queueFD) }
         var treeFDs: [Outcome: Int32] = [:]
-        defer { for fd in treeFDs.values { close(fd) } }
+        defer { for fd in treeFDs.values { _ = Sys.close(fd) } }
         for outcome in Outcome.allCases {
             let path = queue.path(for: outcome)
-            let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            let fd = Sys.openRaw(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if fd < 0 {
                 let error = errno
-                throw RemediationError(.io, "cannot open the \(outcome.rawValue) tree \(path) of queue \(queue.name): \(RemediationError.text(error)); create it (owner assets:assets, mode 0775)")
+                throw RemediationError(.io, "cannot open the \(outcome.rawValue) tree \(path) of queue \(queue.name): \(errnoText(error)); create it (owner assets:assets, mode 0775)")
             }
             treeFDs[outcome] = fd
         }
@@ -273,7 +273,7 @@ public struct QueueDrain: Sendable {
                 report.files.append(FileReport(relativePath: anomaly.path, size: 0, verdict: nil,
                                                disposition: .notRegular(anomaly.kind), scanSeconds: 0))
             }
-            report.unreadable += collector.unreadable.map { (PathEscaping.display($0.path), RemediationError.text($0.errno)) }
+            report.unreadable += collector.unreadable.map { (PathEscaping.display($0.path), errnoText($0.errno)) }
         }
         candidates.sort {
             $0.metadata.modified != $1.metadata.modified
@@ -315,7 +315,7 @@ public struct QueueDrain: Sendable {
                         // inode): how readers match this record with its arrival in the tree.
                         var identity = (device: candidate.metadata.device, inode: candidate.metadata.inode)
                         if file.disposition.label == "moved", let tree = verdict == .clean ? treeClean : (signature != nil && verdict.label == "infected" ? treeInfected : nil),
-                           case .success(let placedFile) = FileSystemCalls.withCString(file.relativePath, { FileMetadata.read(directory: tree, name: $0, wantBirthTime: false) }) {
+                           case .success(let placedFile) = Sys.withCString(file.relativePath, { FileMetadata.read(directory: tree, name: $0, wantBirthTime: false) }) {
                             identity = (placedFile.device, placedFile.inode)
                         }
                         record = JournalRecord(time: now, queue: queue.name, path: file.displayPath, size: file.size,
@@ -369,7 +369,7 @@ public struct QueueDrain: Sendable {
         var report = FileReport(relativePath: path, size: 0, verdict: nil, disposition: .gone, scanSeconds: 0)
 
         let directory: Int32
-        switch FileSystemCalls.openDirectories(beneath: queueFD, components[...], create: false) {
+        switch Directories.openBeneath(queueFD, components[...], create: false).mapError(\.errno) {
         case .success(let fd): directory = fd
         case .failure(let error):
             if error.rawValue == ENOENT { return report }
@@ -380,9 +380,9 @@ public struct QueueDrain: Sendable {
             report.disposition = .kept(.failed("cannot open its directory: \(error)"))
             return report
         }
-        defer { if directory != queueFD { close(directory) } }
+        defer { if directory != queueFD { _ = Sys.close(directory) } }
 
-        let fd = FileSystemCalls.withCString(name) { openat(directory, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+        let fd = Sys.openatRaw(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         if fd < 0 {
             let error = errno
             switch error {
@@ -392,15 +392,15 @@ public struct QueueDrain: Sendable {
             case ENXIO:
                 report.disposition = .notRegular(.socket)
             default:
-                if case .success(let meta) = FileSystemCalls.stat(directory, name), meta.kind != .regular {
+                if case .success(let meta) = Sys.stat(directory, name).mapError(\.errno), meta.kind != .regular {
                     report.disposition = .notRegular(meta.kind)
                 } else {
-                    report.disposition = .kept(.failed("cannot open: \(RemediationError.text(error))"))
+                    report.disposition = .kept(.failed("cannot open: \(errnoText(error))"))
                 }
             }
             return report
         }
-        defer { close(fd) }
+        defer { _ = Sys.close(fd) }
         guard case .success(let before) = FileMetadata.read(descriptor: fd, wantBirthTime: false) else {
             report.disposition = .kept(.failed("cannot stat the open file"))
             return report
@@ -411,8 +411,7 @@ public struct QueueDrain: Sendable {
             return report
         }
         // Link count and access time, before the scan reads the file (and may move its atime).
-        var raw = stat()
-        guard fstat(fd, &raw) == 0 else {
+        guard case .success(let raw) = Sys.fstat(fd) else {
             report.disposition = .kept(.failed("cannot stat the open file"))
             return report
         }
@@ -436,7 +435,7 @@ public struct QueueDrain: Sendable {
             report.disposition = .kept(reason)
             return report
         }
-        _ = fcntl(fd, F_SETFL, O_RDONLY)  // blocking reads from here on
+        _ = Sys.setStatusFlags(fd, O_RDONLY)  // blocking reads from here on
         let identity = FileIdentity(before, accessed: FileIdentity.Timestamp(seconds: raw.st_atim.tv_sec,
                                                                              nanoseconds: raw.st_atim.tv_nsec))
         let scanStart = MonotonicClock.now()
@@ -445,7 +444,7 @@ public struct QueueDrain: Sendable {
         report.verdict = verdict
 
         // Still the same file, unchanged, at the same name?
-        switch FileSystemCalls.stat(directory, name) {
+        switch Sys.stat(directory, name).mapError(\.errno) {
         case .failure(let error):
             if error.rawValue == ENOENT { report.disposition = .gone; return report }
             report.disposition = .kept(.failed("cannot stat it after the scan: \(error)"))
@@ -555,14 +554,14 @@ struct DrainCollector: WalkVisitor {
             var components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Array($0) }
             guard let name = components.popLast() else { continue }
             let directory: Int32
-            switch FileSystemCalls.openDirectories(beneath: queueFD, components[...], create: false) {
+            switch Directories.openBeneath(queueFD, components[...], create: false).mapError(\.errno) {
             case .success(let fd): directory = fd
             case .failure(let error):
                 if error.rawValue != ENOENT { collector.unreadable.append((path, error.rawValue)) }
                 continue
             }
-            defer { if directory != queueFD { close(directory) } }
-            switch FileSystemCalls.withCString(name, { FileMetadata.read(directory: directory, name: $0, wantBirthTime: wantBirthTime) }) {
+            defer { if directory != queueFD { _ = Sys.close(directory) } }
+            switch Sys.withCString(name, { FileMetadata.read(directory: directory, name: $0, wantBirthTime: wantBirthTime) }) {
             case .success(let metadata):
                 switch metadata.kind {
                 case .regular: collector.files.append((path, metadata))

@@ -7,7 +7,7 @@ import Glibc
 /// process exits. A second run, or the legacy scanner, finds it held and gives up at once.
 public final class QueueLock: @unchecked Sendable {
     public let path: String
-    private var fd: Int32
+    private let lock: LockFile
 
     /// Who holds a lock, for the message.
     public struct Holder: Sendable, Hashable, CustomStringConvertible {
@@ -17,37 +17,29 @@ public final class QueueLock: @unchecked Sendable {
         public var description: String { command.isEmpty ? "pid \(pid)" : "pid \(pid) (\(command))" }
     }
 
-    private init(path: String, fd: Int32) {
+    private init(path: String, lock: LockFile) {
         self.path = path
-        self.fd = fd
+        self.lock = lock
     }
 
     deinit { release() }
 
     /// Takes the lock or throws ``RemediationError/Code/lockHeld`` naming the holder(s).
     public static func acquire(_ path: String) throws(RemediationError) -> QueueLock {
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            let directory = String(path[..<slash])
-            if access(directory, F_OK) != 0 { _ = makeDirectories(directory) }
-        }
-        var fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o664)
-        if fd < 0 && (errno == EACCES || errno == EROFS) { fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
-        if fd < 0 {
-            let error = errno
-            throw RemediationError(.lockUnavailable, "cannot open lock file \(path): \(RemediationError.text(error))")
-        }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let error = errno
-            if error == EINTR { continue }
-            close(fd)
-            if error == EWOULDBLOCK {
+        do {
+            return QueueLock(path: path, lock: try LockFile.acquire(path, mode: 0o664, readOnlyFallback: true))
+        } catch {
+            switch error {
+            case .held:
                 let holders = Self.holders(path)
                 let who = holders.isEmpty ? "another process" : holders.map(\.description).joined(separator: ", ")
                 throw RemediationError(.lockHeld, "lock \(path) is held by \(who): another run is processing this queue; nothing was touched")
+            case .cannotOpen(let failure):
+                throw RemediationError(.lockUnavailable, "cannot open lock file \(path): \(errnoText(failure.errno.rawValue))")
+            case .cannotLock(let failure):
+                throw RemediationError(.lockUnavailable, "cannot lock \(path): \(errnoText(failure.errno.rawValue))")
             }
-            throw RemediationError(.lockUnavailable, "cannot lock \(path): \(RemediationError.text(error))")
         }
-        return QueueLock(path: path, fd: fd)
     }
 
     /// Takes the lock, waiting up to `seconds` for another holder to release it; then throws
@@ -71,26 +63,12 @@ public final class QueueLock: @unchecked Sendable {
     }
 
     /// Releases the lock (closing the descriptor). Idempotent.
-    public func release() {
-        if fd >= 0 {
-            close(fd)
-            fd = -1
-        }
-    }
+    public func release() { lock.release() }
 
     static func commandLine(of pid: Int32) -> String {
         guard let bytes = try? readFileBytes("/proc/\(pid)/cmdline", limit: 4096) else { return "" }
         var parts = bytes.split(separator: 0, omittingEmptySubsequences: true).map { PathEscaping.display($0) }
         if parts.count > 8 { parts = Array(parts.prefix(8)) + ["…"] }
         return parts.joined(separator: " ")
-    }
-
-    /// mkdir -p with mode 0755; false on failure.
-    static func makeDirectories(_ path: String) -> Bool {
-        if path.isEmpty || access(path, F_OK) == 0 { return true }
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            _ = makeDirectories(String(path[..<slash]))
-        }
-        return mkdir(path, 0o755) == 0 || errno == EEXIST
     }
 }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An error from a remediation command (`drain`, `scan`, `db-info`, `clamd-status`,
 /// `restart-clamd`, `ignore-signature`): what happened and what to do about it.
 ///
@@ -26,9 +22,4 @@ extension ErrorCode where Domain == RemediationErrorDomain {
     public static var clamdNotBack: Self { Self("clamd not back") }
     /// A child command could not be started.
     public static var commandFailed: Self { Self("command failed") }
-}
-
-extension RemediationError {
-    /// The C library's text for an errno value.
-    static func text(_ errno: Int32) -> String { "\(String(cString: strerror(errno))) (errno \(errno))" }
 }

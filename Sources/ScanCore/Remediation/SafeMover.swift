@@ -1,7 +1,6 @@
 #if canImport(Glibc)
-import Glibc
+import Glibc  // getpwnam/getgrnam, errno and mode constants, timespec; the calls go through System/
 #endif
-import CScanSupport
 
 /// A user and group to give moved files and created directories (`--owner USER:GROUP`).
 public struct FileOwner: Sendable, Hashable {
@@ -144,60 +143,71 @@ public struct SafeMover: Sendable {
     /// Moves `name` in `sourceDirectory` (open on `sourceFD`), open on `fileFD` and identified by
     /// `identity`, to `components` (directories, then the file name) under the tree open on
     /// `destinationRootFD`.
+    ///
+    /// Durability: a move is reported done only once the destination directory is fsynced. If
+    /// that fsync fails the move is undone (renamed back, or the new link or copy removed), so
+    /// the file stays queued, in one place and unchanged, and the result says which call failed
+    /// on which directory and why. A failed fsync of the queue directory after the queued name is
+    /// gone cannot lose the file (it is durably at the destination): the worst a crash can then
+    /// do is bring the queued name back beside it, which the next run resolves as it resolves a
+    /// run killed mid-move (an identical copy is dropped, the same inode is a conflict), so the
+    /// move stands; the same-filesystem rename, which can still be undone, is undone instead.
     public func move(sourceDirectoryFD sourceFD: Int32, name: [UInt8], fileFD: Int32, identity: FileIdentity,
                      destinationRootFD rootFD: Int32, components: [[UInt8]]) -> Result {
         let directory: Int32
-        switch FileSystemCalls.openDirectories(beneath: rootFD, components.dropLast(), create: true,
-                                               mode: options.directoryMode, owner: options.owner) {
+        let newOwner: Directories.NewOwner = options.owner.map { .given(uid: $0.uid, gid: $0.gid) } ?? .parentsWhenRoot
+        switch Directories.openBeneath(rootFD, components.dropLast(), create: true, mode: options.directoryMode, owner: newOwner) {
         case .success(let fd): directory = fd
-        case .failure(let failure): return .failed("cannot create the destination directory: \(failure)")
+        case .failure(let failure):
+            if failure.call == .openat || failure.call == .mkdirat {
+                return .failed("cannot create the destination directory: \(failure.errno)")
+            }
+            return .failed("cannot create the destination directory: \(failure)")
         }
-        defer { if directory != rootFD { close(directory) } }
+        defer { if directory != rootFD { _ = Sys.close(directory) } }
         let destinationName = components.last!
 
         if options.simulateCrossDevice { return copyAcross(sourceFD, name, fileFD, identity, rootFD, directory, destinationName) }
         if options.simulateNoRenameNoReplace { return linkThenUnlink(sourceFD, name, identity, directory, destinationName, fileFD) }
 
-        let result = FileSystemCalls.withCString(name) { source in
-            FileSystemCalls.withCString(destinationName) { destination in
-                vs_rename_noreplace(sourceFD, source, directory, destination)
-            }
-        }
-        if result != 0 {
-            let error = errno
+        if case .failure(let failure) = Sys.renameNoReplace(sourceFD, name, directory, destinationName) {
+            let error = failure.errno.rawValue
             switch error {
             case EEXIST: return resolveExisting(sourceFD, name, fileFD, identity, directory, destinationName)
             case EXDEV: return copyAcross(sourceFD, name, fileFD, identity, rootFD, directory, destinationName)
             case EINVAL, ENOSYS, EOPNOTSUPP: return linkThenUnlink(sourceFD, name, identity, directory, destinationName, fileFD)
             case ENOENT: return .gone
-            default: return .failed("rename failed: \(RemediationError.text(error))")
+            default: return .failed("rename failed: \(errnoText(error))")
             }
         }
         // The rename took whatever the name held at that instant: make sure it was our inode.
-        let now = FileSystemCalls.stat(directory, destinationName)
+        let now = Sys.stat(directory, destinationName)
         guard case .success(let moved) = now, identity.sameFile(moved) else {
-            let back = FileSystemCalls.withCString(destinationName) { destination in
-                FileSystemCalls.withCString(name) { source in vs_rename_noreplace(directory, destination, sourceFD, source) }
-            }
-            if back != 0 {
-                let error = errno
-                return .failed("the entry was replaced between the scan and the move and could not be moved back from the destination: \(RemediationError.text(error)); inspect it by hand")
+            if case .failure(let failure) = Sys.renameNoReplace(directory, destinationName, sourceFD, name) {
+                return .failed("the entry was replaced between the scan and the move and could not be moved back from the destination: \(errnoText(failure.errno.rawValue)); inspect it by hand")
             }
             return .changed("replaced between the scan and the move; moved back")
         }
-        if let owner = options.owner { _ = fchown(fileFD, owner.uid, owner.gid) }
-        fsync(directory)
-        fsync(sourceFD)
+        if let owner = options.owner { _ = Sys.fchown(fileFD, owner.uid, owner.gid) }
+        if case .failure(let failure) = Sys.fsync(directory).flatMap({ _ in Sys.fsync(sourceFD) }) {
+            // Not durably moved: put it back, so the queue still holds it.
+            if case .failure(let back) = Sys.renameNoReplace(directory, destinationName, sourceFD, name) {
+                return .failed("\(failure) after the rename, and it could not be moved back (\(back)); it is at the destination only")
+            }
+            _ = Sys.fsync(sourceFD)
+            _ = Sys.fsync(directory)
+            return .failed("\(failure) after the rename; the move was undone, the file stays queued")
+        }
         return .moved(copied: false)
     }
 
     /// The destination exists: drop the queued copy when it is identical, else report a conflict.
     private func resolveExisting(_ sourceFD: Int32, _ name: [UInt8], _ fileFD: Int32, _ identity: FileIdentity,
                                  _ directory: Int32, _ destinationName: [UInt8]) -> Result {
-        if case .success(let existing) = FileSystemCalls.stat(directory, destinationName), identity.sameInode(existing) {
+        if case .success(let existing) = Sys.stat(directory, destinationName), identity.sameInode(existing) {
             return .conflict("the destination is the queued file itself (same device and inode): an outcome tree resolves to the queue")
         }
-        switch FileSystemCalls.sameContent(fileFD, size: identity.size, directory: directory, name: destinationName) {
+        switch Self.sameContent(fileFD, size: identity.size, directory: directory, name: destinationName) {
         case .success(true):
             return unlinkSource(sourceFD, name, identity, done: .droppedDuplicate)
         case .success(false):
@@ -207,47 +217,48 @@ public struct SafeMover: Sendable {
         }
     }
 
-    /// Removes the source name if it still names the scanned, unchanged inode.
+    /// Removes the source name if it still names the scanned, unchanged inode. The file is
+    /// durably at the destination by now; a failed fsync of the queue directory afterwards is
+    /// no loss (see ``move(sourceDirectoryFD:name:fileFD:identity:destinationRootFD:components:)``).
     private func unlinkSource(_ sourceFD: Int32, _ name: [UInt8], _ identity: FileIdentity, done: Result) -> Result {
-        switch FileSystemCalls.stat(sourceFD, name) {
-        case .failure(let error):
-            if error.rawValue == ENOENT { return done }
-            return .failed("placed at the destination, but the queued copy cannot be checked: \(error); it is in both places")
+        switch Sys.stat(sourceFD, name) {
+        case .failure(let failure):
+            if failure.errno.rawValue == ENOENT { return done }
+            return .failed("placed at the destination, but the queued copy cannot be checked: \(failure.errno); it is in both places")
         case .success(let current):
             guard identity.sameFile(current) else {
                 return .changed("placed at the destination, but the queued name now holds another file; that one is left for the next run")
             }
         }
-        let result = FileSystemCalls.withCString(name) { unlinkat(sourceFD, $0, 0) }
-        if result != 0 && errno != ENOENT {
-            let error = errno
-            return .failed("placed at the destination, but the queued copy cannot be removed: \(RemediationError.text(error)); it is in both places")
+        if case .failure(let failure) = Sys.unlinkat(sourceFD, name), failure.errno.rawValue != ENOENT {
+            return .failed("placed at the destination, but the queued copy cannot be removed: \(errnoText(failure.errno.rawValue)); it is in both places")
         }
-        fsync(sourceFD)
+        _ = Sys.fsync(sourceFD)
         return done
     }
 
     /// Where RENAME_NOREPLACE is not supported: link (never replaces) then unlink the source.
     private func linkThenUnlink(_ sourceFD: Int32, _ name: [UInt8], _ identity: FileIdentity, _ directory: Int32,
                                 _ destinationName: [UInt8], _ fileFD: Int32) -> Result {
-        let result = FileSystemCalls.withCString(name) { source in
-            FileSystemCalls.withCString(destinationName) { destination in linkat(sourceFD, source, directory, destination, 0) }
-        }
-        if result != 0 {
-            let error = errno
+        if case .failure(let failure) = Sys.linkat(sourceFD, name, directory, destinationName) {
+            let error = failure.errno.rawValue
             switch error {
             case EEXIST: return resolveExisting(sourceFD, name, fileFD, identity, directory, destinationName)
             case ENOENT: return .gone
-            case EXDEV: return .failed("link across filesystems: \(RemediationError.text(error))")
-            default: return .failed("link failed: \(RemediationError.text(error))")
+            case EXDEV: return .failed("link across filesystems: \(errnoText(error))")
+            default: return .failed("link failed: \(errnoText(error))")
             }
         }
-        guard case .success(let linked) = FileSystemCalls.stat(directory, destinationName), identity.sameFile(linked) else {
-            _ = FileSystemCalls.withCString(destinationName) { unlinkat(directory, $0, 0) }
+        guard case .success(let linked) = Sys.stat(directory, destinationName), identity.sameFile(linked) else {
+            _ = Sys.unlinkat(directory, destinationName)
             return .changed("replaced between the scan and the move; the link was removed")
         }
-        if let owner = options.owner { _ = fchown(fileFD, owner.uid, owner.gid) }
-        fsync(directory)
+        if let owner = options.owner { _ = Sys.fchown(fileFD, owner.uid, owner.gid) }
+        if case .failure(let failure) = Sys.fsync(directory) {
+            _ = Sys.unlinkat(directory, destinationName)
+            _ = Sys.fsync(directory)
+            return .failed("\(failure) after the link; the link was removed, the file stays queued")
+        }
         return unlinkSource(sourceFD, name, identity, done: .moved(copied: false))
     }
 
@@ -256,18 +267,15 @@ public struct SafeMover: Sendable {
                             _ rootFD: Int32, _ directory: Int32, _ destinationName: [UInt8]) -> Result {
         var random = SystemRandomNumberGenerator()
         let temporary = Array("\(Self.temporaryPrefix)\(queue).\(getpid()).\(String(random.next() as UInt64, radix: 16))".utf8)
-        let tempFD = FileSystemCalls.withCString(temporary) {
-            openat(rootFD, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let tempFile: FileDescriptor
+        do {
+            tempFile = try FileDescriptor.open(temporary, in: rootFD, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+        } catch {
+            return .failed("cannot create a temp file at the destination: \(errnoText(error.errno.rawValue))")
         }
-        if tempFD < 0 {
-            let error = errno
-            return .failed("cannot create a temp file at the destination: \(RemediationError.text(error))")
-        }
-        var closed = false
-        defer { if !closed { close(tempFD) } }
-        func discard() { _ = FileSystemCalls.withCString(temporary) { unlinkat(rootFD, $0, 0) } }
+        func discard() { _ = Sys.unlinkat(rootFD, temporary) }
 
-        if let message = FileSystemCalls.copy(from: fileFD, to: tempFD, size: identity.size) {
+        if let message = Self.copy(from: fileFD, to: tempFile.rawValue, size: identity.size) {
             discard()
             return .failed("copy to the destination filesystem failed: \(message)")
         }
@@ -276,40 +284,44 @@ public struct SafeMover: Sendable {
             discard()
             return .changed("changed while being copied")
         }
-        var info = stat()
-        _ = fstat(fileFD, &info)
-        _ = fchmod(tempFD, info.st_mode & 0o7777)
+        let info = (try? Sys.fstat(fileFD).get()) ?? Glibc.stat()
+        _ = Sys.fchmod(tempFile.rawValue, info.st_mode & 0o7777)
         // The placed time travels with the file: mtime from the descriptor (unchanged since the
         // scan, checked above), atime as read before the scan.
         let accessed = identity.accessed.map { timespec(tv_sec: $0.seconds, tv_nsec: $0.nanoseconds) } ?? info.st_atim
-        var times = [accessed, info.st_mtim]
-        if futimens(tempFD, &times) != 0 {
-            let error = errno
+        if case .failure(let failure) = Sys.futimens(tempFile.rawValue, accessed: accessed, modified: info.st_mtim) {
             discard()
-            return .failed("cannot set the copy's times: \(RemediationError.text(error))")
+            return .failed("cannot set the copy's times: \(errnoText(failure.errno.rawValue))")
         }
         if getuid() == 0 {
             let owner = options.owner ?? FileOwner(uid: info.st_uid, gid: info.st_gid)
-            _ = fchown(tempFD, owner.uid, owner.gid)
+            _ = Sys.fchown(tempFile.rawValue, owner.uid, owner.gid)
         }
-        if fsync(tempFD) != 0 {
-            let error = errno
+        do {
+            try tempFile.sync()
+        } catch {
             discard()
-            return .failed("fsync of the copy failed: \(RemediationError.text(error))")
+            return .failed("fsync of the copy failed: \(errnoText(error.errno.rawValue))")
         }
-        close(tempFD)
-        closed = true
-        let linked = FileSystemCalls.withCString(temporary) { temp in
-            FileSystemCalls.withCString(destinationName) { destination in linkat(rootFD, temp, directory, destination, 0) }
+        do {
+            try tempFile.close()
+        } catch {
+            discard()
+            return .failed("closing the copy failed: \(error)")
         }
-        let linkError = linked == 0 ? 0 : errno
+        let linked = Sys.linkat(rootFD, temporary, directory, destinationName)
         discard()
-        fsync(rootFD)
-        if linked != 0 {
-            if linkError == EEXIST { return resolveExisting(sourceFD, name, fileFD, identity, directory, destinationName) }
-            return .failed("cannot link the copy into place: \(RemediationError.text(linkError))")
+        // A temp name that a crash brings back is removed by the next run (removeStaleTemporaries).
+        _ = Sys.fsync(rootFD)
+        if case .failure(let failure) = linked {
+            if failure.errno.rawValue == EEXIST { return resolveExisting(sourceFD, name, fileFD, identity, directory, destinationName) }
+            return .failed("cannot link the copy into place: \(errnoText(failure.errno.rawValue))")
         }
-        fsync(directory)
+        if case .failure(let failure) = Sys.fsync(directory) {
+            _ = Sys.unlinkat(directory, destinationName)
+            _ = Sys.fsync(directory)
+            return .failed("\(failure) after placing the copy; the copy was removed, the file stays queued")
+        }
         return unlinkSource(sourceFD, name, identity, done: .moved(copied: true))
     }
 
@@ -318,16 +330,14 @@ public struct SafeMover: Sendable {
     /// names removed.
     public func removeStaleTemporaries(in tree: String) -> [String] {
         let prefix = Array("\(Self.temporaryPrefix)\(queue).".utf8)
-        let fd = open(tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { return [] }
-        defer { close(fd) }
+        guard let directory = try? Directories.open(tree) else { return [] }
         var removed: [String] = []
-        for entry in FileSystemCalls.listNames(fd) where entry.starts(with: prefix) {
-            if FileSystemCalls.withCString(entry, { unlinkat(fd, $0, 0) }) == 0 {
+        for entry in (try? DirectoryReader.names(in: directory.rawValue, path: tree)) ?? [] where entry.starts(with: prefix) {
+            if case .success = Sys.unlinkat(directory.rawValue, entry) {
                 removed.append(PathEscaping.display(entry))
             }
         }
-        if !removed.isEmpty { fsync(fd) }
+        if !removed.isEmpty { _ = Sys.fsync(directory.rawValue, path: tree) }
         return removed
     }
 
@@ -342,59 +352,7 @@ struct ComparisonFailure: Error {
     var message: String
 }
 
-/// The few system calls the remediation commands need, with errno turned into values.
-enum FileSystemCalls {
-    static func withCString<R>(_ bytes: [UInt8], _ body: (UnsafePointer<CChar>) -> R) -> R {
-        var copy = bytes
-        copy.append(0)
-        return copy.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { body($0) }
-        }
-    }
-
-    /// fstatat(AT_SYMLINK_NOFOLLOW).
-    static func stat(_ directory: Int32, _ name: [UInt8]) -> Swift.Result<FileMetadata, Errno> {
-        withCString(name) { FileMetadata.read(directory: directory, name: $0, wantBirthTime: false) }
-    }
-
-    /// Opens `components` one at a time beneath `root` with O_NOFOLLOW (a symlink anywhere is
-    /// refused), creating missing directories when `create` is set (mode set explicitly, owner
-    /// `owner`, or the parent's when running as root). Returns `root` itself for no components.
-    static func openDirectories(beneath root: Int32, _ components: ArraySlice<[UInt8]>, create: Bool,
-                                mode: mode_t = 0o775, owner: FileOwner? = nil) -> Swift.Result<Int32, Errno> {
-        var current = root
-        for component in components {
-            var next = withCString(component) { openat(current, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-            if next < 0 && errno == ENOENT && create {
-                let made = withCString(component) { mkdirat(current, $0, mode) }
-                let madeError = errno
-                if made != 0 && madeError != EEXIST {
-                    if current != root { close(current) }
-                    return .failure(Errno(madeError))
-                }
-                next = withCString(component) { openat(current, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
-                if made == 0 && next >= 0 {
-                    _ = fchmod(next, mode)
-                    if let owner {
-                        _ = fchown(next, owner.uid, owner.gid)
-                    } else if geteuid() == 0 {
-                        var parent = Glibc.stat()
-                        if fstat(current, &parent) == 0 { _ = fchown(next, parent.st_uid, parent.st_gid) }
-                    }
-                    fsync(current)
-                }
-            }
-            if next < 0 {
-                let error = errno
-                if current != root { close(current) }
-                return .failure(Errno(error))
-            }
-            if current != root { close(current) }
-            current = next
-        }
-        return .success(current)
-    }
-
+extension SafeMover {
     /// Copies `size` bytes from the start of `source` to `destination`; nil or an error message.
     /// `copy_file_range` where the kernel and filesystems can (no bytes through user space,
     /// reflinks where supported), else reads and writes.
@@ -402,43 +360,41 @@ enum FileSystemCalls {
         var sourceOffset: Int64 = 0
         var copied: Int64 = 0
         while copied < size {
-            let n = vs_copy_file_range(source, &sourceOffset, destination, UInt(min(size - copied, 1 << 30)))
-            if n > 0 { copied += Int64(n); continue }
-            if n == 0 { break }
-            let error = errno
-            if error == EINTR { continue }
-            if copied == 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, EBADF, EPERM].contains(error) { break }  // fall back
-            return "copy_file_range: \(RemediationError.text(error))"
+            switch Sys.copyFileRange(from: source, offset: &sourceOffset, to: destination, count: Int(min(size - copied, 1 << 30))) {
+            case .success(0): break
+            case .success(let n):
+                copied += Int64(n)
+                continue
+            case .failure(let failure):
+                let error = failure.errno.rawValue
+                if copied == 0 && [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, EBADF, EPERM].contains(error) { break }  // fall back
+                return "copy_file_range: \(errnoText(error))"
+            }
+            break
         }
         if copied > 0 {
             // The rest (the file grew, or the kernel stopped early) is compared by size below.
             if copied == size {
                 var probe: UInt8 = 0
-                if pread(source, &probe, 1, off_t(size)) == 0 { return nil }
+                if case .success(0) = Sys.pread(source, &probe, 1, size) { return nil }
                 return "the file grew while being copied"
             }
             return "copied \(copied) bytes, expected \(size)"
         }
-        if lseek(destination, 0, SEEK_SET) < 0 { return "lseek: \(RemediationError.text(errno))" }
+        if case .failure(let failure) = Sys.lseek(destination, 0, SEEK_SET) { return "lseek: \(errnoText(failure.errno.rawValue))" }
         let bufferSize = 1 << 20
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferSize, alignment: 16)
         defer { buffer.deallocate() }
         var offset: Int64 = 0
         while true {
-            let got = pread(source, buffer, bufferSize, off_t(offset))
-            if got < 0 {
-                if errno == EINTR { continue }
-                return "read: \(RemediationError.text(errno))"
+            let got: Int
+            switch Sys.pread(source, buffer, bufferSize, offset) {
+            case .success(let n): got = n
+            case .failure(let failure): return "read: \(errnoText(failure.errno.rawValue))"
             }
             if got == 0 { break }
-            var written = 0
-            while written < got {
-                let n = write(destination, buffer + written, got - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return "write: \(RemediationError.text(errno))"
-                }
-                written += n
+            if case .failure(let failure) = FileIO.writeAll(destination, UnsafeRawBufferPointer(start: buffer, count: got), path: nil) {
+                return "write: \(errnoText(failure.errno.rawValue))"
             }
             offset += Int64(got)
         }
@@ -448,12 +404,13 @@ enum FileSystemCalls {
 
     /// Whether the regular file `name` in `directory` holds exactly the bytes of `fd`.
     static func sameContent(_ fd: Int32, size: Int64, directory: Int32, name: [UInt8]) -> Swift.Result<Bool, ComparisonFailure> {
-        let other = withCString(name) { openat(directory, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }
-        if other < 0 {
-            return .failure(ComparisonFailure(message: RemediationError.text(errno)))
+        let other: FileDescriptor
+        do {
+            other = try FileDescriptor.open(name, in: directory, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        } catch {
+            return .failure(ComparisonFailure(message: errnoText(error.errno.rawValue)))
         }
-        defer { close(other) }
-        guard case .success(let meta) = FileMetadata.read(descriptor: other, wantBirthTime: false) else {
+        guard let meta = try? other.metadata() else {
             return .failure(ComparisonFailure(message: "cannot stat it"))
         }
         guard meta.kind == .regular else { return .failure(ComparisonFailure(message: "it is a \(meta.kind.rawValue)")) }
@@ -464,51 +421,16 @@ enum FileSystemCalls {
         var offset: Int64 = 0
         while offset < size {
             let want = Int(min(Int64(chunk), size - offset))
-            guard readFully(fd, &a, want, offset), readFully(other, &b, want, offset) else {
-                return .failure(ComparisonFailure(message: "read failed"))
+            let same = a.withUnsafeMutableBytes { left in
+                b.withUnsafeMutableBytes { right in
+                    (try? FileIO.readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: left[0..<want]), at: offset)) == true
+                        && (try? FileIO.readFully(other.rawValue, into: UnsafeMutableRawBufferPointer(rebasing: right[0..<want]), at: offset)) == true
+                }
             }
+            guard same else { return .failure(ComparisonFailure(message: "read failed")) }
             if a[0..<want] != b[0..<want] { return .success(false) }
             offset += Int64(want)
         }
         return .success(true)
-    }
-
-    private static func readFully(_ fd: Int32, _ buffer: inout [UInt8], _ count: Int, _ offset: Int64) -> Bool {
-        var got = 0
-        while got < count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, count - got, off_t(offset) + off_t(got)) }
-            if n < 0 { if errno == EINTR { continue }; return false }
-            if n == 0 { return false }
-            got += n
-        }
-        return true
-    }
-
-    /// The names in the directory open on `fd` (without `.` and `..`).
-    static func listNames(_ fd: Int32) -> [[UInt8]] {
-        let size = 64 * 1024
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8)
-        defer { buffer.deallocate() }
-        var names: [[UInt8]] = []
-        lseek(fd, 0, SEEK_SET)
-        while true {
-            let count = vs_getdents64(fd, buffer, UInt(size))
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            var offset = 0
-            while offset < count {
-                var inode: UInt64 = 0
-                var type: UInt8 = 0
-                var pointer: UnsafePointer<CChar>? = nil
-                var next = 0
-                vs_dirent_at(buffer, offset, &inode, &type, &pointer, &next)
-                offset = next
-                guard let pointer else { continue }
-                let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer)))
-                if bytes == [0x2E] || bytes == [0x2E, 0x2E] { continue }
-                names.append(bytes)
-            }
-        }
-        return names
     }
 }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An error from `rescan-clean`: what stopped it from starting or continuing, and what to do.
 ///
 /// `description` is one line; `detailedDescription` adds the cause and where it was raised.
@@ -26,9 +22,4 @@ extension ErrorCode where Domain == RescanErrorDomain {
     public static var engineUnavailable: Self { Self("engine unavailable") }
     /// Any other file-system failure.
     public static var io: Self { Self("I/O error") }
-}
-
-extension RescanError {
-    /// The C library's text for an errno value.
-    static func text(_ errno: Int32) -> String { "\(String(cString: strerror(errno))) (errno \(errno))" }
 }

@@ -33,12 +33,12 @@ struct RescanFileProcessor: Sendable {
                 events(.skipped(queue: tree.queue, path: display, kind: .symlink))
                 return FileResult(path: entry.relativePath, kind: .skipped(.symlink))
             default:
-                return recordError(tree, entry, display, size: 0, placed: 0, "cannot open: \(RescanError.text(error))", duration: 0)
+                return recordError(tree, entry, display, size: 0, placed: 0, "cannot open: \(errnoText(error))", duration: 0)
             }
         }
         defer { close(fd) }
         guard case .success(let before) = FileMetadata.read(descriptor: fd, wantBirthTime: configuration.ageSource == .btime) else {
-            return recordError(tree, entry, display, size: 0, placed: 0, "cannot fstat: \(RescanError.text(errno))", duration: 0)
+            return recordError(tree, entry, display, size: 0, placed: 0, "cannot fstat: \(errnoText(errno))", duration: 0)
         }
         guard before.kind == .regular else {
             events(.skipped(queue: tree.queue, path: display, kind: before.kind))
@@ -100,7 +100,7 @@ struct RescanFileProcessor: Sendable {
             rootFD = open(tree.infected, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         }
         guard rootFD >= 0 else {
-            return ("kept", "NOT moved: cannot open the infected tree \(tree.infected): \(RescanError.text(errno))")
+            return ("kept", "NOT moved: cannot open the infected tree \(tree.infected): \(errnoText(errno))")
         }
         defer { close(rootFD) }
         let mover = SafeMover(queue: Self.moverQueue(tree))

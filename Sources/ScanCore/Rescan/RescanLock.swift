@@ -8,49 +8,35 @@ import Glibc
 /// however it exits (SIGKILL included).
 public final class RescanLock: @unchecked Sendable {
     public let path: String
-    private let fd: Int32
+    private let lock: LockFile
 
-    private init(path: String, fd: Int32) {
+    private init(path: String, lock: LockFile) {
         self.path = path
-        self.fd = fd
+        self.lock = lock
     }
 
-    deinit {
-        flock(fd, LOCK_UN)
-        close(fd)
-    }
+    deinit { lock.release() }
 
     /// Takes the lock without waiting. Creates the file (and its directory) if needed.
     /// - Throws: `.lockHeld` naming the holder when another process has it; `.lockUnavailable`
     ///   when the file cannot be created or opened.
     public static func acquire(_ path: String) throws(RescanError) -> RescanLock {
-        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !directory.isEmpty {
-            var partial = ""
-            for component in directory.split(separator: "/") {
-                partial += "/" + component
-                _ = mkdir(partial, 0o755)
-            }
-        }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        if fd < 0 {
-            let saved = errno
-            throw RescanError(.lockUnavailable, "cannot open the lock file \(path): \(RescanError.text(saved)); use --lock to put it somewhere writable", cause: Errno(saved))
-        }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let saved = errno
-            if saved == EINTR { continue }
-            close(fd)
-            if saved == EWOULDBLOCK {
+        let lock: LockFile
+        do {
+            lock = try LockFile.acquire(path, mode: 0o644)
+        } catch {
+            switch error {
+            case .held:
                 throw RescanError(.lockHeld, "another rescan-clean is running: \(holderText(path)); nothing was touched")
+            case .cannotOpen(let failure):
+                throw RescanError(.lockUnavailable, "cannot open the lock file \(path): \(errnoText(failure.errno.rawValue)); use --lock to put it somewhere writable", cause: failure.errno)
+            case .cannotLock(let failure):
+                throw RescanError(.lockUnavailable, "cannot lock \(path): \(errnoText(failure.errno.rawValue))", cause: failure.errno)
             }
-            throw RescanError(.lockUnavailable, "cannot lock \(path): \(RescanError.text(saved))", cause: Errno(saved))
         }
         // Say who holds it (the check reads /proc/locks; people read the file).
-        let text = Array("\(getpid())\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        return RescanLock(path: path, fd: fd)
+        try? lock.record("\(getpid())\n")
+        return RescanLock(path: path, lock: lock)
     }
 
     /// `lock /path held by pid 123` from /proc/locks, else from the pid written in the file.

@@ -192,38 +192,21 @@ public struct RescanStateStore: Sendable {
     public func write(_ progress: RescanProgress, durable: Bool) throws(RescanError) {
         let data = progress.json() + [UInt8(ascii: "\n")]
         let temp = path + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        if fd < 0 {
-            let saved = errno
-            throw RescanError(.stateUnwritable, "cannot write the rescan state file \(temp): \(RescanError.text(saved)); check --state-dir", cause: Errno(saved))
-        }
-        var offset = 0
-        while offset < data.count {
-            let n = data[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let saved = errno
-                close(fd)
-                throw RescanError(.stateUnwritable, "cannot write the rescan state file \(temp): \(RescanError.text(saved))", cause: Errno(saved))
-            }
-            offset += n
-        }
-        if durable && fsync(fd) != 0 {
-            let saved = errno
-            close(fd)
-            throw RescanError(.stateUnwritable, "cannot fsync the rescan state file \(temp): \(RescanError.text(saved))", cause: Errno(saved))
-        }
-        close(fd)
-        if rename(temp, path) != 0 {
-            let saved = errno
-            throw RescanError(.stateUnwritable, "cannot rename \(temp) to \(path): \(RescanError.text(saved))", cause: Errno(saved))
-        }
-        if durable {
-            let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-            let dfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if dfd >= 0 {
-                _ = fsync(dfd)
-                close(dfd)
+        do {
+            try AtomicFile.write(data, to: path, options: AtomicFile.Options(temporaryPath: temp, durable: durable))
+        } catch {
+            let saved = error.errno.rawValue
+            switch error.call {
+            case .open:
+                throw RescanError(.stateUnwritable, "cannot write the rescan state file \(temp): \(errnoText(saved)); check --state-dir", cause: error.errno)
+            case .write, .close:
+                throw RescanError(.stateUnwritable, "cannot write the rescan state file \(temp): \(errnoText(saved))", cause: error.errno)
+            case .fsync where error.path == temp:
+                throw RescanError(.stateUnwritable, "cannot fsync the rescan state file \(temp): \(errnoText(saved))", cause: error.errno)
+            case .rename:
+                throw RescanError(.stateUnwritable, "cannot rename \(temp) to \(path): \(errnoText(saved))", cause: error.errno)
+            default:
+                throw RescanError(.stateUnwritable, "cannot make the rescan state file \(path) durable: \(error)", cause: error.errno)
             }
         }
     }

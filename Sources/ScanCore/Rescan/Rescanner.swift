@@ -59,7 +59,7 @@ public final class Rescanner: Sendable {
             let fd = open(tree.clean, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if fd < 0 {
                 let saved = errno
-                throw RescanError(.treeMissing, "cannot open the clean tree \(tree.clean) of queue \(tree.queue): \(RescanError.text(saved))", cause: Errno(saved))
+                throw RescanError(.treeMissing, "cannot open the clean tree \(tree.clean) of queue \(tree.queue): \(errnoText(saved))", cause: Errno(saved))
             }
             close(fd)
         }
@@ -227,7 +227,7 @@ public final class Rescanner: Sendable {
                 let (path, error) = walk.problems[reportedProblems]
                 reportedProblems += 1
                 events(.unreadableDirectory(queue: tree.queue, path: path.isEmpty ? "." : PathEscaping.display(path), errno: error))
-                log(.error, "rescan: cannot read directory \(PathEscaping.display(path)) in \(tree.clean): \(RescanError.text(error))")
+                log(.error, "rescan: cannot read directory \(PathEscaping.display(path)) in \(tree.clean): \(errnoText(error))")
                 tracker.countDirectoryError()
             }
         }

@@ -53,7 +53,7 @@ public enum RescanPath {
 final class DirectoryHandle: @unchecked Sendable {
     let fd: Int32
     init(fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
+    deinit { _ = Sys.close(fd) }
 }
 
 /// One entry of a walk in byte order.
@@ -89,8 +89,7 @@ struct SortedTreeWalk {
 
     /// Opens the root; throws its errno.
     init(root: String, after checkpoint: [UInt8]?) throws(Errno) {
-        let fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { throw Errno(errno) }
+        let fd = try Sys.open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC).mapError(\.errno).get()
         self.checkpoint = checkpoint
         let handle = DirectoryHandle(fd: fd)
         if let frame = readFrame(handle, path: []) { stack.append(frame) }
@@ -126,17 +125,14 @@ struct SortedTreeWalk {
                 if let checkpoint {
                     if !checkpoint.starts(with: key) && RescanPath.precedes(key, checkpoint) { continue }  // all done
                 }
-                var cName = entry.name.map { CChar(bitPattern: $0) }
-                cName.append(0)
-                let fd = openat(parent.fd, cName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                let fd = Sys.openatRaw(parent.fd, entry.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 if fd < 0 {
                     let error = errno
                     if error == ENOENT { continue }
                     if error == ELOOP || error == ENOTDIR {
                         // Replaced by a symlink or a file since the listing: report it as what it is now.
-                        var info = stat()
-                        if fstatat(parent.fd, cName, &info, AT_SYMLINK_NOFOLLOW) == 0 {
-                            let now = EntryKind(mode: UInt32(info.st_mode))
+                        if case .success(let info) = Sys.stat(parent.fd, entry.name) {
+                            let now = info.kind
                             if now != .directory && !isDone(path) {
                                 return WalkEntry(relativePath: path, parent: parent, name: entry.name, kind: now)
                             }
@@ -163,28 +159,17 @@ struct SortedTreeWalk {
     }
 
     private mutating func readFrame(_ handle: DirectoryHandle, path: [UInt8]) -> Frame? {
-        let dupFD = dup(handle.fd)
-        guard dupFD >= 0, let dir = fdopendir(dupFD) else {
-            if dupFD >= 0 { close(dupFD) }
-            problems.append((path, errno))
-            return nil
-        }
-        defer { closedir(dir) }
         var entries: [(name: [UInt8], kind: EntryKind?, key: [UInt8])] = []
-        while true {
-            errno = 0
-            guard let raw = readdir(dir) else {
-                if errno != 0 { problems.append((path, errno)) }
-                break
+        do {
+            try DirectoryReader(bufferSize: 32 * 1024).forEach(in: handle.fd) { entry in
+                let name = Array(entry.name)
+                var key = name
+                if entry.kind == .directory || entry.kind == nil { key.append(UInt8(ascii: "/")) }
+                entries.append((name, entry.kind, key))
             }
-            let name: [UInt8] = withUnsafeBytes(of: raw.pointee.d_name) { bytes in
-                Array(bytes.prefix { $0 != 0 })
-            }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-            let kind = EntryKind(direntType: raw.pointee.d_type)
-            var key = name
-            if kind == .directory || kind == nil { key.append(UInt8(ascii: "/")) }
-            entries.append((name, kind, key))
+        } catch {
+            problems.append((path, error.errno.rawValue))
+            if entries.isEmpty { return nil }
         }
         // DT_UNKNOWN entries were keyed as directories; settle their kind now so the order is right.
         for index in entries.indices where entries[index].kind == nil {

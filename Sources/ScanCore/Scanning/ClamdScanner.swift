@@ -80,10 +80,9 @@ public final class ClamdScanner: FileScanner {
                     continue
                 }
             }
-            if lseek(fileDescriptor, 0, SEEK_SET) < 0 {
-                let saved = errno
+            if case .failure(let failure) = Sys.lseek(fileDescriptor, 0, SEEK_SET) {
                 giveBack(index, session)
-                return .error(message: "cannot rewind \(name): \(ScanningError.text(saved))")
+                return .error(message: "cannot rewind \(name): \(errnoText(failure.errno.rawValue))")
             }
             do {
                 let verdict = endpoints[index].canPassFileDescriptors

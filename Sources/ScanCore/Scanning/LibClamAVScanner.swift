@@ -37,9 +37,8 @@ public struct LibClamAVScanner: FileScanner {
     }
 
     public func scan(fileDescriptor: Int32, name: String) -> ScanVerdict {
-        if lseek(fileDescriptor, 0, SEEK_SET) < 0 {
-            let saved = errno
-            return .error(message: "cannot rewind \(name): \(ScanningError.text(saved))")
+        if case .failure(let failure) = Sys.lseek(fileDescriptor, 0, SEEK_SET) {
+            return .error(message: "cannot rewind \(name): \(errnoText(failure.errno.rawValue))")
         }
         if let pool { return pool.scan(fileDescriptor: fileDescriptor, name: name) }
         return engine.scan(fileDescriptor: fileDescriptor, name: name)

@@ -21,7 +21,7 @@ public enum PathScan {
             var info = stat()
             if stat(path, &info) != 0 {
                 let error = errno
-                results.append(Result(path: path, verdict: .error(message: "cannot open: \(ScanningError.text(error))")))
+                results.append(Result(path: path, verdict: .error(message: "cannot open: \(errnoText(error))")))
                 continue
             }
             if info.st_mode & S_IFMT == S_IFDIR {
@@ -33,7 +33,7 @@ public enum PathScan {
                 for collector in walked {
                     files += collector.files.map { base + "/" + PathEscaping.display($0.path) }
                     results += collector.unreadable.map {
-                        Result(path: base + "/" + PathEscaping.display($0.path), verdict: .error(message: "cannot read: \(ScanningError.text($0.errno))"))
+                        Result(path: base + "/" + PathEscaping.display($0.path), verdict: .error(message: "cannot read: \(errnoText($0.errno))"))
                     }
                 }
             } else if info.st_mode & S_IFMT == S_IFREG {
@@ -60,7 +60,7 @@ public enum PathScan {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (followTopLevel ? 0 : O_NOFOLLOW))
         if fd < 0 {
             let error = errno
-            return .error(message: "cannot open: \(ScanningError.text(error))")
+            return .error(message: "cannot open: \(errnoText(error))")
         }
         defer { close(fd) }
         _ = fcntl(fd, F_SETFL, O_RDONLY)

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An error from setting up a scanning engine (``ScannerFactory``) or asking it which databases it
 /// runs with. A file that cannot be scanned is not an error of this type: it is
 /// ``ScanVerdict/error(message:)``.
@@ -14,9 +10,4 @@ extension ErrorCode where Domain == ScanningErrorDomain {
     /// No scanning engine could be set up (clamd unreachable, libclamav failed to load), or its
     /// database version could not be read.
     public static var engineUnavailable: Self { Self("engine unavailable") }
-}
-
-extension ScanningError {
-    /// The C library's text for an errno value.
-    static func text(_ errno: Int32) -> String { "\(String(cString: strerror(errno))) (errno \(errno))" }
 }

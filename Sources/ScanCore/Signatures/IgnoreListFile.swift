@@ -60,7 +60,7 @@ public enum IgnoreListFile {
     static func validate(_ text: String) throws(RemediationError) {
         var template = Array("/tmp/virus_scan-ign2-check.XXXXXX".utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw RemediationError(.io, "cannot create a temp dir to check the ignore list: \(RemediationError.text(errno))")
+            throw RemediationError(.io, "cannot create a temp dir to check the ignore list: \(errnoText(errno))")
         }
         let directory = String(cString: made)
         defer {
@@ -69,11 +69,8 @@ public enum IgnoreListFile {
             rmdir(directory)
         }
         func write(_ name: String, _ content: String) -> Bool {
-            let fd = open(directory + "/" + name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { return false }
-            defer { close(fd) }
-            let bytes = Array(content.utf8)
-            return bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } == bytes.count
+            guard let file = try? FileDescriptor.open(directory + "/" + name, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) else { return false }
+            return (try? file.writeAll(Array(content.utf8))) != nil && (try? file.close()) != nil
         }
         // The MD5 of "virus-scan ignore-list check\n": matches nothing real.
         guard write("check.hdb", "0f6ea4f8b40f0ce7d3e3e1b1b0b6ad3c:29:VirusScan.IgnoreListCheck\n"),
@@ -91,34 +88,13 @@ public enum IgnoreListFile {
     }
 
     static func writeAtomically(_ text: String, to path: String) throws(RemediationError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        var random = SystemRandomNumberGenerator()
-        let temporary = "\(directory.isEmpty ? "." : directory)/.\((path as NSString).lastPathComponent).virus_scan-tmp.\(getpid()).\(String(random.next() as UInt64, radix: 36))"
-        var existing = stat()
-        let hadFile = stat(path, &existing) == 0
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, hadFile ? existing.st_mode & 0o7777 : 0o644)
-        if fd < 0 {
-            let error = errno
-            throw RemediationError(.io, "cannot create \(temporary): \(RemediationError.text(error))")
+        do {
+            try AtomicFile.write(Array(text.utf8), to: path, options: AtomicFile.Options(keepOwnerAndMode: true))
+        } catch where error.call == .open {
+            throw RemediationError(.io, "cannot create \(error.path ?? path): \(errnoText(error.errno.rawValue))", cause: error)
+        } catch {
+            throw RemediationError(.io, "cannot write \(path): \(errnoText(error.errno.rawValue))", cause: error)
         }
-        let bytes = Array(text.utf8)
-        var offset = 0
-        var failure: Int32 = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; failure = errno; break }
-            offset += n
-        }
-        if failure == 0 && hadFile { _ = fchown(fd, existing.st_uid, existing.st_gid); _ = fchmod(fd, existing.st_mode & 0o7777) }
-        if failure == 0 && fsync(fd) != 0 { failure = errno }
-        close(fd)
-        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
-        if failure != 0 {
-            unlink(temporary)
-            throw RemediationError(.io, "cannot write \(path): \(RemediationError.text(failure))")
-        }
-        let directoryFD = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 { fsync(directoryFD); close(directoryFD) }
     }
 
     /// Asks clamd to RELOAD and verifies it came back: PONG and VERSION within `deadline`

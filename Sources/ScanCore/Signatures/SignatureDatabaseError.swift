@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An error from reading signature databases: a CVD/CLD header, a database directory, or an
 /// ignore list.
 ///
@@ -32,7 +28,7 @@ public struct SignatureDatabaseError: ScanCoreError {
 
     static func io(_ code: Code, _ what: String, _ path: String, errno value: Int32) -> SignatureDatabaseError {
         SignatureDatabaseError(
-            code, "cannot \(what) \(path): \(String(cString: strerror(value))) (errno \(value))", path: path,
+            code, "cannot \(what) \(path): \(errnoText(value))", path: path,
             cause: Errno(value))
     }
 }

@@ -170,17 +170,13 @@ public struct SignatureDatabaseInventory: Sendable {
         -> SignatureDatabaseInventory
     {
         var names: [String] = []
-        guard let dir = opendir(directory) else {
-            throw SignatureDatabaseError.io(.directoryUnreadable, "open database directory", directory, errno: errno)
-        }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+        do {
+            for entry in try DirectoryReader.entries(atPath: directory) where entry.name.first != UInt8(ascii: ".") {
+                names.append(String(decoding: entry.name, as: UTF8.self))
             }
-            if name.hasPrefix(".") { continue }
-            names.append(name)
+        } catch {
+            throw SignatureDatabaseError.io(.directoryUnreadable, "open database directory", directory, errno: error.errno.rawValue)
         }
-        closedir(dir)
         names.sort()
 
         var containers: [Container] = []

@@ -72,8 +72,7 @@ public enum SignatureLocator {
     }
 
     private static func modificationTime(_ path: String) -> Double {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return 0 }
+        guard case .success(let info) = Sys.statFollowing(path) else { return 0 }
         return Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
     }
 
@@ -102,23 +101,14 @@ public enum SignatureLocator {
     }
 
     private static func listFlat(_ directory: String) -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." && entry.pointee.d_type == UInt8(DT_REG) { names.append(name) }
-        }
-        return names
+        guard let entries = try? DirectoryReader.entries(atPath: directory) else { return [] }
+        return entries.filter { $0.kind == .regular }.map { String(decoding: $0.name, as: UTF8.self) }
     }
 
     private static func removeFlat(_ directory: String) {
-        guard let dir = opendir(directory) else { return }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { unlink(directory + "/" + name) }
+        for entry in (try? DirectoryReader.entries(atPath: directory)) ?? [] {
+            _ = Sys.unlink(directory + "/" + String(decoding: entry.name, as: UTF8.self))
         }
-        closedir(dir)
-        rmdir(directory)
+        _ = Sys.rmdir(directory)
     }
 }

@@ -125,15 +125,15 @@ public struct DNSTXTClient: Sendable {
             throw DNSError(.badServer, "DNS server '\(server)' is not an IP address")
         }
         let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        if fd < 0 { throw DNSError(.unreachable, "cannot open a UDP socket: \(String(cString: strerror(errno)))") }
+        if fd < 0 { throw DNSError(.unreachable, "cannot open a UDP socket: \(strerrorText(errno))") }
         defer { close(fd) }
         // connect() so that only the server's datagrams are received, and ICMP errors are reported.
         let connected = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
         }
-        if connected != 0 { throw DNSError(.unreachable, "cannot reach DNS server \(server) port \(port): \(String(cString: strerror(errno)))") }
+        if connected != 0 { throw DNSError(.unreachable, "cannot reach DNS server \(server) port \(port): \(strerrorText(errno))") }
         let sent = query.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        if sent != query.count { throw DNSError(.unreachable, "cannot send to DNS server \(server) port \(port): \(String(cString: strerror(errno)))") }
+        if sent != query.count { throw DNSError(.unreachable, "cannot send to DNS server \(server) port \(port): \(strerrorText(errno))") }
         let deadline = MonotonicClock.now() + timeout
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -143,13 +143,13 @@ public struct DNSTXTClient: Sendable {
             let ready = poll(&pfd, 1, Int32(max(1, (remaining * 1000).rounded(.up))))
             if ready < 0 {
                 if errno == EINTR { continue }
-                throw DNSError(.unreachable, "poll failed: \(String(cString: strerror(errno)))")
+                throw DNSError(.unreachable, "poll failed: \(strerrorText(errno))")
             }
             if ready == 0 { throw DNSError(.timeout, "timeout") }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw DNSError(.unreachable, "no answer from DNS server \(server) port \(port): \(String(cString: strerror(errno)))")
+                throw DNSError(.unreachable, "no answer from DNS server \(server) port \(port): \(strerrorText(errno))")
             }
             // Too short to be ours: wait for another datagram.
             if n < 12 { continue }

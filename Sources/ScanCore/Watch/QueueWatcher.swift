@@ -76,13 +76,13 @@ public final class QueueWatcher: Sendable {
         let queueFD = open(queue.incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if queueFD < 0 {
             let error = errno
-            throw RemediationError(.io, "cannot open queue \(queue.name) at \(queue.incoming): \(RemediationError.text(error))")
+            throw RemediationError(.io, "cannot open queue \(queue.name) at \(queue.incoming): \(errnoText(error))")
         }
         defer { close(queueFD) }
         let inotify = inotify_init1(Int32(O_NONBLOCK | O_CLOEXEC))
         if inotify < 0 {
             let error = errno
-            throw RemediationError(.io, "cannot start inotify: \(RemediationError.text(error))")
+            throw RemediationError(.io, "cannot start inotify: \(errnoText(error))")
         }
         defer { close(inotify) }
 
@@ -263,9 +263,9 @@ public final class QueueWatcher: Sendable {
     static func writerState(queueFD: Int32, path: [UInt8]) -> WriterState {
         var components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Array($0) }
         guard let name = components.popLast() else { return .gone }
-        guard case .success(let directory) = FileSystemCalls.openDirectories(beneath: queueFD, components[...], create: false) else { return .gone }
+        guard case .success(let directory) = Directories.openBeneath(queueFD, components[...], create: false).mapError(\.errno) else { return .gone }
         defer { if directory != queueFD { close(directory) } }
-        let fd = FileSystemCalls.withCString(name) { openat(directory, $0, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) }
+        let fd = Sys.openatRaw(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         if fd < 0 { return errno == ENOENT ? .gone : .notRegular }
         defer { close(fd) }
         guard case .success(let metadata) = FileMetadata.read(descriptor: fd, wantBirthTime: false) else { return .gone }
@@ -319,7 +319,7 @@ public final class QueueWatcher: Sendable {
         mutating func watchTree(_ relative: [UInt8], listFiles: Bool, now: Double) {
             if relative.isEmpty { unwatched = 0 }
             let components = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Array($0) }
-            guard case .success(let fd) = FileSystemCalls.openDirectories(beneath: queueFD, components[...], create: false) else { return }
+            guard case .success(let fd) = Directories.openBeneath(queueFD, components[...], create: false).mapError(\.errno) else { return }
             defer { if fd != queueFD { close(fd) } }
             walk(fd, relative, listFiles: listFiles, now: now, depth: 0)
         }
@@ -330,7 +330,7 @@ public final class QueueWatcher: Sendable {
             if watch < 0 {
                 let error = errno
                 unwatched += 1
-                lastWatchError = RemediationError.text(error)
+                lastWatchError = errnoText(error)
                 if error == ENOSPC && !warnedLimit {
                     warnedLimit = true
                     log(.warning, "watch \(queueName): inotify watch limit reached (fs.inotify.max_user_watches); directories beyond it are covered by the sweep only")
@@ -339,12 +339,12 @@ public final class QueueWatcher: Sendable {
                 tracker.watching(watch, directory: relative)
             }
             guard depth < 256 else { return }
-            for name in FileSystemCalls.listNames(fd) {
-                guard case .success(let metadata) = FileSystemCalls.stat(fd, name) else { continue }
+            for name in ((try? DirectoryReader.names(in: fd)) ?? []) {
+                guard case .success(let metadata) = Sys.stat(fd, name).mapError(\.errno) else { continue }
                 let path = WatchTracker.join(relative, name)
                 switch metadata.kind {
                 case .directory:
-                    let child = FileSystemCalls.withCString(name) { openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
+                    let child = Sys.openatRaw(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard child >= 0 else { unwatched += 1; continue }
                     walk(child, path, listFiles: listFiles, now: now, depth: depth + 1)
                     close(child)
@@ -366,7 +366,7 @@ final class WatchHeartbeat: Sendable {
     init(path: String, state: WatchState) {
         self.path = path
         self.state = Mutex((state, 0, false))
-        _ = QueueLock.makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
+        try? Directories.makeAll(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
     }
 
     func update(_ body: (inout WatchState) -> Void) {

@@ -100,20 +100,8 @@ public struct WatchState: Codable, Sendable, Hashable {
     public func write(path: String) throws(Errno) {
         let data = json() + [UInt8(ascii: "\n")]
         let temp = path + ".tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        if fd < 0 { throw Errno(errno) }
-        var offset = 0
-        while offset < data.count {
-            let n = data[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let saved = errno
-                close(fd)
-                throw Errno(saved)
-            }
-            offset += n
+        try SystemError.errnoOnly { () throws(SystemError) in
+            try AtomicFile.write(data, to: path, options: AtomicFile.Options(temporaryPath: temp, durable: false))
         }
-        close(fd)
-        if rename(temp, path) != 0 { throw Errno(errno) }
     }
 }
