@@ -23,22 +23,26 @@ struct RescanFileProcessor: Sendable {
     func process(_ item: WorkItem, tree: RescanTree, tracker: ProgressTracker) -> FileResult {
         let entry = item.entry
         let display = PathEscaping.display(entry.relativePath)
-        let fd = openat(entry.parent.fd, cString(entry.name), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-        if fd < 0 {
-            let error = errno
-            switch error {
+        let file: FileDescriptor
+        do throws(SystemError) {
+            file = try FileDescriptor.open(entry.name, in: entry.parent.fd, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        } catch {
+            switch error.errno.rawValue {
             case ENOENT:
                 return FileResult(path: entry.relativePath, kind: .vanished)
             case ELOOP:
                 events(.skipped(queue: tree.queue, path: display, kind: .symlink))
                 return FileResult(path: entry.relativePath, kind: .skipped(.symlink))
             default:
-                return recordError(tree, entry, display, size: 0, placed: 0, "cannot open: \(errnoText(error))", duration: 0)
+                return recordError(tree, entry, display, size: 0, placed: 0, "cannot open: \(error.errno)", duration: 0)
             }
         }
-        defer { close(fd) }
-        guard case .success(let before) = FileMetadata.read(descriptor: fd, wantBirthTime: configuration.ageSource == .btime) else {
-            return recordError(tree, entry, display, size: 0, placed: 0, "cannot fstat: \(errnoText(errno))", duration: 0)
+        defer { try? file.close() }  // also keeps `file` (and so `fd`) alive to the end
+        let fd = file.rawValue
+        let before: FileMetadata
+        switch FileMetadata.read(descriptor: fd, wantBirthTime: configuration.ageSource == .btime) {
+        case .success(let metadata): before = metadata
+        case .failure(let error): return recordError(tree, entry, display, size: 0, placed: 0, "cannot fstat: \(error)", duration: 0)
         }
         guard before.kind == .regular else {
             events(.skipped(queue: tree.queue, path: display, kind: before.kind))
@@ -94,15 +98,17 @@ struct RescanFileProcessor: Sendable {
     /// `NAME.rescan-<time>-<inode>` (never replacing it, and not leaving a known-infected file
     /// published). Returns the journal action and a sentence for the output.
     private func quarantine(_ fd: Int32, _ entry: WalkEntry, _ metadata: FileMetadata, _ tree: RescanTree) -> (String, String) {
-        var rootFD = open(tree.infected, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if rootFD < 0 && errno == ENOENT {
-            _ = mkdir(tree.infected, 0o775)
-            rootFD = open(tree.infected, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let root: FileDescriptor
+        do throws(SystemError) {
+            do { root = try Directories.open(tree.infected) } catch where error.errno.rawValue == ENOENT {
+                _ = Sys.mkdir(tree.infected, 0o775)
+                root = try Directories.open(tree.infected)
+            }
+        } catch {
+            return ("kept", "NOT moved: cannot open the infected tree \(tree.infected): \(error.errno)")
         }
-        guard rootFD >= 0 else {
-            return ("kept", "NOT moved: cannot open the infected tree \(tree.infected): \(errnoText(errno))")
-        }
-        defer { close(rootFD) }
+        defer { try? root.close() }  // also keeps `root` alive while `rootFD` is used
+        let rootFD = root.rawValue
         let mover = SafeMover(queue: Self.moverQueue(tree))
         var components = entry.relativePath.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { Array($0) }
         let identity = FileIdentity(metadata)

@@ -56,12 +56,9 @@ public final class Rescanner: Sendable {
         let started = MonotonicClock.now()
         let store = RescanStateStore(path: configuration.statePath)
         for tree in configuration.trees {
-            let fd = open(tree.clean, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if fd < 0 {
-                let saved = errno
-                throw RescanError(.treeMissing, "cannot open the clean tree \(tree.clean) of queue \(tree.queue): \(errnoText(saved))", cause: Errno(saved))
+            do throws(SystemError) { _ = try Directories.open(tree.clean) } catch {
+                throw RescanError(.treeMissing, "cannot open the clean tree \(tree.clean) of queue \(tree.queue): \(error.errno)", cause: error.errno)
             }
-            close(fd)
         }
         var version = initialVersion
         var stats = RunStats()
@@ -285,8 +282,7 @@ public final class Rescanner: Sendable {
             var full = Array(tree.clean.utf8)
             full.append(UInt8(ascii: "/"))
             full.append(contentsOf: relative)
-            var info = stat()
-            if lstat(cString(full), &info) == 0 {
+            if case .success = Sys.stat(AT_FDCWD, full) {
                 tracker.dropMove(file.path)
                 continue
             }
