@@ -20,9 +20,11 @@ public enum LockProbe {
     /// The holders of flock locks on `path`; empty when the file exists and nobody holds it;
     /// nil when the file does not exist.
     public static func holders(of path: String, procLocks: String = "/proc/locks") throws(PipelineError) -> [Holder]? {
-        var info = stat()
-        if stat(path, &info) != 0 {
-            let error = errno
+        let info: Glibc.stat
+        switch Sys.statFollowing(path) {
+        case .success(let stat): info = stat
+        case .failure(let failure):
+            let error = failure.errno.rawValue
             if error == ENOENT { return nil }
             throw PipelineError(.io, "cannot stat lock file \(path): \(PipelineError.errnoText(error)) (errno \(error))", path: path, errno: error)
         }

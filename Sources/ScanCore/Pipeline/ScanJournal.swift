@@ -190,9 +190,12 @@ public struct ScanJournal: Sendable {
                 if error.rawValue == ENOENT { continue }
                 throw error
             }
-            defer { close(fd) }
-            var info = stat()
-            if fstat(fd, &info) != 0 { throw Errno(errno) }
+            defer { _ = Sys.close(fd, path: file) }
+            let info: Glibc.stat
+            switch Sys.fstat(fd, path: file) {
+            case .success(let stat): info = stat
+            case .failure(let failure): throw failure.errno
+            }
             // Rotated between the two opens: the "previous generation" is the file already read.
             let identity = (dev: UInt64(info.st_dev), ino: UInt64(info.st_ino))
             if opened.contains(where: { $0 == identity }) { break }

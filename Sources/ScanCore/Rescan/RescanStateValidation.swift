@@ -81,10 +81,7 @@ public enum RescanStateValidation {
     }
 
     private static func exists(_ root: String, _ relative: [UInt8]) -> Bool {
-        var bytes = Array(root.utf8) + [UInt8(ascii: "/")] + relative + [0]
-        var info = stat()
-        return bytes.withUnsafeMutableBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { lstat($0, &info) == 0 }
-        }
+        if case .success = Sys.stat(AT_FDCWD, Array(root.utf8) + [UInt8(ascii: "/")] + relative) { return true }
+        return false
     }
 }

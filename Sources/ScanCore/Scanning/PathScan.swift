@@ -18,10 +18,11 @@ public enum PathScan {
         var files: [String] = []
         var results: [Result] = []
         for path in paths {
-            var info = stat()
-            if stat(path, &info) != 0 {
-                let error = errno
-                results.append(Result(path: path, verdict: .error(message: "cannot open: \(errnoText(error))")))
+            let info: Glibc.stat
+            switch Sys.statFollowing(path) {
+            case .success(let stat): info = stat
+            case .failure(let failure):
+                results.append(Result(path: path, verdict: .error(message: "cannot open: \(failure.errno)")))
                 continue
             }
             if info.st_mode & S_IFMT == S_IFDIR {
@@ -57,14 +58,15 @@ public enum PathScan {
     }
 
     static func scan(_ path: String, scanner: any FileScanner, followTopLevel: Bool) -> ScanVerdict {
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (followTopLevel ? 0 : O_NOFOLLOW))
-        if fd < 0 {
-            let error = errno
-            return .error(message: "cannot open: \(errnoText(error))")
+        let file: FileDescriptor
+        do throws(SystemError) {
+            file = try FileDescriptor.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | (followTopLevel ? 0 : O_NOFOLLOW))
+        } catch {
+            return .error(message: "cannot open: \(error.errno)")
         }
-        defer { close(fd) }
-        _ = fcntl(fd, F_SETFL, O_RDONLY)
-        return scanner.scan(fileDescriptor: fd, name: path)
+        defer { try? file.close() }  // also keeps `file` alive while its descriptor is scanned
+        _ = Sys.setStatusFlags(file.rawValue, O_RDONLY, path: path)
+        return scanner.scan(fileDescriptor: file.rawValue, name: path)
     }
 
     /// `PATH: OK`, `PATH: NAME FOUND`, `PATH: MESSAGE ERROR` (clamdscan's forms).

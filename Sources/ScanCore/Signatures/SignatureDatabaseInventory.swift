@@ -235,19 +235,19 @@ enum DatabaseFile {
             }
             throw SignatureDatabaseError.io(.fileUnreadable, "open", path, errno: error.rawValue)
         }
-        var st = stat()
-        if fstat(fd, &st) != 0 {
-            let saved = errno
-            close(fd)
-            throw SignatureDatabaseError.io(.fileUnreadable, "stat", path, errno: saved)
+        switch Sys.fstat(fd, path: path) {
+        case .success(let st): return (fd, Int64(st.st_size))
+        case .failure(let failure):
+            _ = Sys.close(fd, path: path)
+            throw SignatureDatabaseError.io(.fileUnreadable, "stat", path, errno: failure.errno.rawValue)
         }
-        return (fd, Int64(st.st_size))
     }
 
     static func isRegularFile(_ path: String) throws(SignatureDatabaseError) -> Bool {
-        var st = stat()
-        if stat(path, &st) != 0 { throw SignatureDatabaseError.io(.fileUnreadable, "stat", path, errno: errno) }
-        return (st.st_mode & S_IFMT) == S_IFREG
+        switch Sys.statFollowing(path) {
+        case .success(let st): return (st.st_mode & S_IFMT) == S_IFREG
+        case .failure(let failure): throw SignatureDatabaseError.io(.fileUnreadable, "stat", path, errno: failure.errno.rawValue)
+        }
     }
 
     /// Reads chunks of up to 1 MiB, handing each to `body`; returns the file size.
@@ -255,16 +255,16 @@ enum DatabaseFile {
         _ path: String, limit: Int = .max, _ body: (UnsafeRawBufferPointer) -> Bool
     ) throws(SignatureDatabaseError) -> Int64 {
         let (fd, size) = try open(path)
-        defer { close(fd) }
+        defer { _ = Sys.close(fd, path: path) }
         let capacity = min(1 << 20, max(limit, 1))
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
         var total = 0
         while total < limit {
-            let n = read(fd, buffer.baseAddress, min(capacity, limit - total))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SignatureDatabaseError.io(.fileUnreadable, "read", path, errno: errno)
+            let n: Int
+            switch Sys.read(fd, buffer.baseAddress!, min(capacity, limit - total), path: path) {  // EINTR retried there
+            case .success(let count): n = count
+            case .failure(let failure): throw SignatureDatabaseError.io(.fileUnreadable, "read", path, errno: failure.errno.rawValue)
             }
             if n == 0 { break }
             total += n
