@@ -115,7 +115,7 @@ public final class ClamAVEngine: Sendable {
     public func scan(path: String) -> ScanVerdict {
         let fd: Int32
         do { fd = try openRegularFile(path) } catch { return .error(message: "cannot open \(path): \(error)") }
-        defer { close(fd) }
+        defer { _ = Sys.close(fd, path: path) }
         return scan(fileDescriptor: fd, name: path)
     }
 

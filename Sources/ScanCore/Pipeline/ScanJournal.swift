@@ -122,7 +122,7 @@ public struct ScanJournal: Sendable {
     public var rotatedPath: String { path + ".1" }
 
     /// Whether the journal file exists.
-    public var exists: Bool { access(path, F_OK) == 0 }
+    public var exists: Bool { Sys.access(path, F_OK) }
 
     /// Appends records, one JSON line each, in a single write on an O_APPEND descriptor, so
     /// concurrent writers never interleave within a line. Records without a pipeline get this

@@ -9,7 +9,7 @@ public enum ClamdRestart {
     /// The default restart command: systemd's when systemd is running (`/run/systemd/system`
     /// exists), else the SysV `service` wrapper.
     public static func defaultCommand(systemdMarker: String = "/run/systemd/system") -> PlannedCommand {
-        if access(systemdMarker, F_OK) == 0 {
+        if Sys.access(systemdMarker, F_OK) {
             return PlannedCommand(executable: "systemctl", arguments: ["restart", "clamav-daemon"], effect: "restart clamd (systemd)")
         }
         return PlannedCommand(executable: "service", arguments: ["clamav-daemon", "restart"], effect: "restart clamd (SysV service)")

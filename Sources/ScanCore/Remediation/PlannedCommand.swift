@@ -40,15 +40,15 @@ public struct PlannedCommand: Sendable, Hashable, CustomStringConvertible {
     /// when it cannot be started.
     public func run() throws(RemediationError) -> Outcome {
         let path = executable.hasPrefix("/") ? executable : Self.which(executable) ?? executable
-        var template = Array("/tmp/virus_scan-cmd.XXXXXX".utf8CString)
-        let outputFD = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        if outputFD < 0 {
-            let error = errno
-            throw RemediationError(.commandFailed, "cannot create a temp file for the output of \(description): \(errnoText(error))")
+        let outputFD: Int32
+        switch Sys.mkstemp("/tmp/virus_scan-cmd.XXXXXX") {
+        case .success(let made):
+            outputFD = made.fd
+            _ = Sys.unlink(made.path)
+        case .failure(let failure):
+            throw RemediationError(.commandFailed, "cannot create a temp file for the output of \(description): \(failure.errno)")
         }
-        let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        unlink(outputPath)
-        defer { close(outputFD) }
+        defer { _ = Sys.close(outputFD) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -70,8 +70,8 @@ public struct PlannedCommand: Sendable, Hashable, CustomStringConvertible {
         var buffer = [UInt8](repeating: 0, count: 65536)
         var offset: off_t = 0
         while bytes.count < 1 << 20 {
-            let n = buffer.withUnsafeMutableBytes { pread(outputFD, $0.baseAddress, $0.count, offset) }
-            if n <= 0 { break }
+            guard case .success(let n) = buffer.withUnsafeMutableBytes({ Sys.pread(outputFD, $0.baseAddress!, $0.count, Int64(offset)) }),
+                  n > 0 else { break }
             bytes += buffer[0..<n]
             offset += off_t(n)
         }
@@ -83,7 +83,7 @@ public struct PlannedCommand: Sendable, Hashable, CustomStringConvertible {
 
     static func which(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
-        for directory in path.split(separator: ":") where access("\(directory)/\(name)", X_OK) == 0 {
+        for directory in path.split(separator: ":") where Sys.access("\(directory)/\(name)", X_OK) {
             return "\(directory)/\(name)"
         }
         return nil

@@ -58,15 +58,15 @@ public enum IgnoreListFile {
     /// malformed line, and clamd would then keep its old database while still answering PING and
     /// VERSION — the reload would look verified when it was refused.
     static func validate(_ text: String) throws(RemediationError) {
-        var template = Array("/tmp/virus_scan-ign2-check.XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw RemediationError(.io, "cannot create a temp dir to check the ignore list: \(errnoText(errno))")
+        let directory: String
+        switch Sys.mkdtemp("/tmp/virus_scan-ign2-check.XXXXXX") {
+        case .success(let made): directory = made
+        case .failure(let failure): throw RemediationError(.io, "cannot create a temp dir to check the ignore list: \(failure.errno)")
         }
-        let directory = String(cString: made)
         defer {
-            unlink(directory + "/" + defaultName)
-            unlink(directory + "/check.hdb")
-            rmdir(directory)
+            _ = Sys.unlink(directory + "/" + defaultName)
+            _ = Sys.unlink(directory + "/check.hdb")
+            _ = Sys.rmdir(directory)
         }
         func write(_ name: String, _ content: String) -> Bool {
             guard let file = try? FileDescriptor.open(directory + "/" + name, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) else { return false }

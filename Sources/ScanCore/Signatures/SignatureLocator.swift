@@ -82,11 +82,11 @@ public enum SignatureLocator {
             throw SignatureDatabaseError(.fileUnreadable, "cannot unpack \(path): \(error.message)", path: path)
         }
         let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array("\(base)/virus_scan-unpack.XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw SignatureDatabaseError.io(.fileUnreadable, "mkdtemp", base, errno: errno)
+        let directory: String
+        switch Sys.mkdtemp("\(base)/virus_scan-unpack.XXXXXX") {
+        case .success(let made): directory = made
+        case .failure(let failure): throw SignatureDatabaseError.io(.fileUnreadable, "mkdtemp", base, errno: failure.errno.rawValue)
         }
-        let directory = String(cString: made)
         defer { removeFlat(directory) }
         let rc = LibClamAV.guarded { cl_cvdunpack(path, directory, true) }
         guard rc == CL_SUCCESS else {

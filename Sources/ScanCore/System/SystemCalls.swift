@@ -42,6 +42,7 @@ public enum SystemCall: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case open, openat, close, read, pread, write, pwrite, fsync, ftruncate, lseek
     case rename, renameat2, linkat, unlinkat, unlink, mkdir, mkdirat, rmdir
     case fcntl, fchmod, fchown, futimens, fstat, statx, flock, getdents64, copyFileRange = "copy_file_range"
+    case access, mkdtemp, mkstemp
 
     public var description: String { rawValue }
 }
@@ -294,6 +295,32 @@ enum Sys {
 
     static func mkdir(_ path: String, _ mode: mode_t) -> Result<Void, SystemError> {
         retrying(.mkdir, path) { Glibc.mkdir(path, mode) }.map { _ in () }
+    }
+
+    /// access(2): whether `path` exists (`F_OK`) or is executable (`X_OK`) for this process.
+    static func access(_ path: String, _ mode: Int32) -> Bool {
+        if case .success = retrying(.access, path, { Glibc.access(path, mode) }) { return true }
+        return false
+    }
+
+    /// mkdtemp(3): a new private directory from `template` (ending in `XXXXXX`); its path.
+    static func mkdtemp(_ template: String) -> Result<String, SystemError> {
+        var bytes = Array(template.utf8CString)
+        var made: String?
+        let result = retrying(.mkdtemp, template) { () -> Int32 in
+            guard let pointer = bytes.withUnsafeMutableBufferPointer({ Glibc.mkdtemp($0.baseAddress!) }) else { return -1 }
+            made = String(cString: pointer)
+            return 0
+        }
+        return result.map { _ in made! }
+    }
+
+    /// mkstemp(3): a new file from `template` (ending in `XXXXXX`), open read-write; its
+    /// descriptor and path.
+    static func mkstemp(_ template: String) -> Result<(fd: Int32, path: String), SystemError> {
+        var bytes = Array(template.utf8CString)
+        let result = retrying(.mkstemp, template) { bytes.withUnsafeMutableBufferPointer { Glibc.mkstemp($0.baseAddress!) } }
+        return result.map { fd in (fd, String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
     }
 
     static func mkdirat(_ directory: Int32, _ name: [UInt8], _ mode: mode_t) -> Result<Void, SystemError> {
