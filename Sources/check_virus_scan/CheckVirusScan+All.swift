@@ -94,7 +94,7 @@ extension CheckVirusScan {
                     let labels = pool.labels
                     if wanted("clamd") {
                         context.phase("asking \(pool.count) clamd for PING, VERSION and STATS")
-                        let observations = askAll(clients) { observeClamd($0, configuration: .notRead) }
+                        let observations = askAll(clients) { ClamdObservation.take($0) }
                         parts.append(("clamd", ClamdPoolCheck.evaluate(observations, labels: labels, minUp: minUp, thresholds: clamdRanges, scanThresholds: clamdScan,
                                                                        configuration: clamdConfig.reading())))
                     }
@@ -118,14 +118,7 @@ extension CheckVirusScan {
                 let client = clients[0]
                 let name = client.endpoint.description
                 if wanted("clamd") {
-                    context.phase("waiting for clamd \(name) to answer PING")
-                    let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
-                    var observation = ClamdObservation(endpoint: name, ping: ping, configuration: clamdConfig.reading())
-                    if case .success = ping {
-                        context.phase("asking clamd \(name) for STATS")
-                        observation.version = Result { () throws(ClamdError) in try client.version() }
-                        observation.stats = Result { () throws(ClamdError) in try client.stats() }
-                    }
+                    let observation = ClamdObservation.take(client, configuration: clamdConfig.reading(), phase: context.phase)
                     parts.append(("clamd", ClamdCheck.evaluate(observation, thresholds: clamdRanges, scanThresholds: clamdScan)))
                 }
                 if wanted("signatures") {

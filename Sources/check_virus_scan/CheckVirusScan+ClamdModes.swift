@@ -34,17 +34,6 @@ func askAll<T: Sendable>(_ clients: [ClamdClient], _ body: @Sendable (ClamdClien
     ClamdPool.concurrently(clients, body)
 }
 
-/// The `clamd` mode's observation of one daemon: PING, then VERSION and STATS when it answered.
-func observeClamd(_ client: ClamdClient, configuration: ClamdConfigurationReading) -> ClamdObservation {
-    let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
-    var observation = ClamdObservation(endpoint: client.endpoint.description, ping: ping, configuration: configuration)
-    if case .success = ping {
-        observation.version = Result { () throws(ClamdError) in try client.version() }
-        observation.stats = Result { () throws(ClamdError) in try client.stats() }
-    }
-    return observation
-}
-
 /// Where clamd's configuration is: its size limits and AlertExceedsMax.
 struct ClamdConfigOptions: ParsableArguments {
     static let defaultPath = "/etc/clamav/clamd.conf"
@@ -94,22 +83,12 @@ extension CheckVirusScan {
             let (pool, clients, minUp) = try clamd.pool(common)
             if pool.count > 1 {
                 context.phase("asking \(pool.count) clamd (\(pool.endpoints.map(\.description).joined(separator: ", "))) for PING, VERSION and STATS")
-                let observations = askAll(clients) { observeClamd($0, configuration: .notRead) }
+                let observations = askAll(clients) { ClamdObservation.take($0) }
                 return ClamdPoolCheck.evaluate(observations, labels: pool.labels, minUp: minUp, thresholds: ranges, scanThresholds: scanRanges,
                                                configuration: clamdConfig.reading())
             }
-            let client = clients[0]
-            let name = client.endpoint.description
-            context.phase("waiting for clamd \(name) to answer PING")
-            let ping = measure { () throws(ClamdError) in try client.ping() }.map(\.1)
-            if case .failure(let error) = ping, error.isArgumentError { throw error }
-            var observation = ClamdObservation(endpoint: name, ping: ping, configuration: clamdConfig.reading())
-            if case .success = ping {
-                context.phase("asking clamd \(name) for VERSION")
-                observation.version = Result { () throws(ClamdError) in try client.version() }
-                context.phase("asking clamd \(name) for STATS")
-                observation.stats = Result { () throws(ClamdError) in try client.stats() }
-            }
+            let observation = ClamdObservation.take(clients[0], configuration: clamdConfig.reading(), phase: context.phase)
+            if case .failure(let error) = observation.ping, error.isArgumentError { throw error }
             return ClamdCheck.evaluate(observation, thresholds: ranges, scanThresholds: scanRanges)
         }
     }

@@ -90,18 +90,9 @@ public enum StatusGatherer {
         if sources.clamdPool.count > 1 {
             services += pool(sources, now: now, thresholds: thresholds, runbook: runbook)
         } else if let client = sources.clamd {
-            let name = client.endpoint.description
-            let ping = timed { () throws(ClamdError) in try client.ping() }
-            var observation = ClamdObservation(endpoint: name, ping: ping)
-            var loaded: Result<ClamdVersion, ClamdError>? = nil
-            if case .success = ping {
-                let version = Result { () throws(ClamdError) in try client.version() }
-                observation.version = version
-                observation.stats = Result { () throws(ClamdError) in try client.stats() }
-                loaded = version
-            } else if case .failure(let error) = ping {
-                loaded = .failure(error)
-            }
+            let observation = ClamdObservation.take(client)
+            var loaded = observation.version
+            if case .failure(let error) = observation.ping { loaded = .failure(error) }
             services.append(StatusPart(mode: "clamd", queue: nil, report: ClamdCheck.evaluate(observation, thresholds: thresholds.clamd, scanThresholds: thresholds.clamdScan),
                                        runbook: runbook.restartClamd()))
             let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: sources.databaseDirectory) }
@@ -120,15 +111,7 @@ public enum StatusGatherer {
     /// A pool: one `clamd` row per daemon (asked at once), then the signatures judged over the
     /// pool (down daemons against all of them, version skew).
     static func pool(_ sources: StatusSources, now: Double, thresholds: PipelineThresholds, runbook: Runbook) -> [StatusPart] {
-        let observations = ClamdPool.concurrently(sources.clamdPool) { client -> ClamdObservation in
-            let ping = timed { () throws(ClamdError) in try client.ping() }
-            var observation = ClamdObservation(endpoint: client.endpoint.description, ping: ping)
-            if case .success = ping {
-                observation.version = Result { () throws(ClamdError) in try client.version() }
-                observation.stats = Result { () throws(ClamdError) in try client.stats() }
-            }
-            return observation
-        }
+        let observations = ClamdPool.concurrently(sources.clamdPool) { ClamdObservation.take($0) }
         var parts: [StatusPart] = []
         var loaded: [(endpoint: String, label: String, version: Result<ClamdVersion, ClamdError>)] = []
         let labels = (try? ClamdPool(sources.clamdPool.map(\.endpoint)))?.labels ?? sources.clamdPool.map { _ in "clamd" }
@@ -181,16 +164,6 @@ public enum StatusGatherer {
             if let signature = record.signature { counts[signature, default: 0] += 1 }
         }
         return counts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
-    }
-
-    static func timed(_ body: () throws(ClamdError) -> Void) -> Result<Double, ClamdError> {
-        let start = DispatchTime.now().uptimeNanoseconds
-        do throws(ClamdError) {
-            try body()
-            return .success(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        } catch {
-            return .failure(error)
-        }
     }
 }
 

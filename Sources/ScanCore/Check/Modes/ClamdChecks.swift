@@ -17,6 +17,33 @@ public struct ClamdObservation: Sendable {
     }
 }
 
+extension ClamdObservation {
+    /// What the `clamd` mode asks one daemon: PING (timed), then VERSION and STATS when it
+    /// answered. `phase` names each step (the watchdog's timeout message). The check's modes, `all`
+    /// and the status page all observe a daemon this way.
+    public static func take(_ client: ClamdClient, configuration: ClamdConfigurationReading = .notRead,
+                            phase: (String) -> Void = { _ in }) -> ClamdObservation {
+        let name = client.endpoint.description
+        phase("waiting for clamd \(name) to answer PING")
+        let started = MonotonicClock.now()
+        let ping: Result<Double, ClamdError>
+        do throws(ClamdError) {
+            _ = try client.ping()
+            ping = .success(MonotonicClock.now() - started)
+        } catch {
+            ping = .failure(error)
+        }
+        var observation = ClamdObservation(endpoint: name, ping: ping, configuration: configuration)
+        if case .success = ping {
+            phase("asking clamd \(name) for VERSION")
+            observation.version = Result { () throws(ClamdError) in try client.version() }
+            phase("asking clamd \(name) for STATS")
+            observation.stats = Result { () throws(ClamdError) in try client.stats() }
+        }
+        return observation
+    }
+}
+
 /// Failures talking to clamd are the service's (CRITICAL), except a bad endpoint or a socket the
 /// plugin may not open (UNKNOWN).
 enum ClamdFindings {
