@@ -39,10 +39,12 @@ let package = Package(
         // Core library
         .target(name: "ScanCore", dependencies: ["CClamAV", "CClamAVWorker", "CScanSupport", yams]),
         .target(name: "ScanCoreTestSupport", dependencies: ["ScanCore", "CScanSupport"]),
+        // The option groups and argument parsers both executables share.
+        .target(name: "ScanCoreCLI", dependencies: ["ScanCore", argumentParser]),
 
         // Executables (thin)
-        .executableTarget(name: "check_virus_scan", dependencies: ["ScanCore", argumentParser, logging]),
-        .executableTarget(name: "exporter", dependencies: ["ScanCore", argumentParser, logging, hummingbird, hummingbirdCore, serviceLifecycle, nioCore, nioPosix]),
+        .executableTarget(name: "check_virus_scan", dependencies: ["ScanCore", "ScanCoreCLI", argumentParser, logging]),
+        .executableTarget(name: "exporter", dependencies: ["ScanCore", "ScanCoreCLI", argumentParser, logging, hummingbird, hummingbirdCore, serviceLifecycle, nioCore, nioPosix]),
         .executableTarget(name: "virus_scan_fixtures", dependencies: ["ScanCoreTestSupport", argumentParser]),
 
         // Benchmark drivers (not installed)
@@ -52,8 +54,8 @@ let package = Package(
 
         // Tests
         .testTarget(name: "ScanCoreTests", dependencies: ["ScanCore", "ScanCoreTestSupport", "CClamAV"]),
-        .testTarget(name: "CheckVirusScanTests", dependencies: ["check_virus_scan", "ScanCore", "ScanCoreTestSupport", argumentParser]),
-        .testTarget(name: "ExporterTests", dependencies: ["exporter", "ScanCore", "ScanCoreTestSupport", argumentParser, logging, hummingbird, hummingbirdCore, hummingbirdTesting, serviceLifecycle, nioCore, nioPosix]),
+        .testTarget(name: "CheckVirusScanTests", dependencies: ["check_virus_scan", "ScanCore", "ScanCoreCLI", "ScanCoreTestSupport", argumentParser]),
+        .testTarget(name: "ExporterTests", dependencies: ["exporter", "ScanCore", "ScanCoreCLI", "ScanCoreTestSupport", argumentParser, logging, hummingbird, hummingbirdCore, hummingbirdTesting, serviceLifecycle, nioCore, nioPosix]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,13 +1,36 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
 /// A monitoring mode: follows the plugin contract (one status line, perfdata, exit 0–3).
-///
-/// A mode only gathers what it needs (with `context.phase` naming each step for the watchdog) and
-/// hands it to a pure evaluator in ScanCore that builds the `CheckReport`.
 protocol CheckMode: ParsableCommand {
     var common: CommonOptions { get }
     func check(_ context: CheckContext) throws -> CheckReport
+}
+
+/// A mode that is one probe (``CheckProbe``): its options build the probe, which reads what it
+/// needs through ``PipelineReadings`` (each step named for the watchdog) and hands it to its pure
+/// evaluator in ScanCore. `all` runs the same probes.
+protocol ProbeMode: CheckMode {
+    /// How many of the oldest files the queue walk keeps (`--top`; 0 for modes that list none).
+    var listTop: Int { get }
+    /// The probe for these options; `readings` gives the layout, whose `thresholds:` apply where
+    /// no range is given.
+    func probe(_ readings: PipelineReadings) throws -> any CheckProbe
+}
+
+extension ProbeMode {
+    var listTop: Int { 0 }
+
+    func check(_ context: CheckContext) throws -> CheckReport {
+        let readings = common.readings(context, listTop: listTop, clamd: (self as? any UsesClamd)?.clamd)
+        return try readings.run(try probe(readings))
+    }
+}
+
+/// A mode with `--clamd-timeout` and `--min-up`.
+protocol UsesClamd {
+    var clamd: ClamdOptions { get }
 }
 
 /// What a running mode gets: the clock reading, the watchdog, and the verbosity.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
 #if canImport(Glibc)
 import Glibc
@@ -22,16 +23,11 @@ struct ClamdOptions: ParsableArguments {
     }
 
     /// The pool, a client per daemon, and `--min-up` checked against its size.
-    func pool(_ common: CommonOptions) throws -> (pool: ClamdPool, clients: [ClamdClient], minUp: Int) {
+    func targets(_ common: CommonOptions) throws -> ClamdTargets {
         let pool = try common.clamdPool()
         let minUp = try pool.minimumUp(minUp)
-        return (pool, try pool.endpoints.map { try client($0, common) }, minUp)
+        return ClamdTargets(pool: pool, clients: try pool.endpoints.map { try client($0, common) }, minUp: minUp)
     }
-}
-
-/// Asks every daemon of a pool at once; results in the pool's order.
-func askAll<T: Sendable>(_ clients: [ClamdClient], _ body: @Sendable (ClamdClient) -> T) -> [T] {
-    ClamdPool.concurrently(clients, body)
 }
 
 /// Where clamd's configuration is: its size limits and AlertExceedsMax.
@@ -46,23 +42,8 @@ struct ClamdConfigOptions: ParsableArguments {
     }
 }
 
-extension ClamdError {
-    /// A malformed endpoint is a bad argument (UNKNOWN, exit 3), not the service's failure.
-    var isArgumentError: Bool { code == .invalidEndpoint }
-}
-
-func measure<T>(_ body: () throws(ClamdError) -> T) -> Result<(T, Double), ClamdError> {
-    let start = MonotonicClock.now()
-    do {
-        let value = try body()
-        return .success((value, MonotonicClock.now() - start))
-    } catch {
-        return .failure(error)
-    }
-}
-
 extension CheckVirusScan {
-    struct Clamd: CheckMode {
+    struct Clamd: ProbeMode, UsesClamd {
         static let configuration = CommandConfiguration(
             abstract: "CRITICAL unless clamd answers PING with PONG in time; its queue length (STATS) against -w/-c, the longest-running scan against --scan-warn/--scan-crit.")
         @OptionGroup var common: CommonOptions
@@ -74,110 +55,68 @@ extension CheckVirusScan {
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Critical range for the longest-running scan in flight (seconds).", valueName: "range"))
         var scanCrit: String?
 
-        func check(_ context: CheckContext) throws -> CheckReport {
-            let configured = (try? common.layout())?.thresholds
+        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+            let configured = (try? readings.layout())?.thresholds
             let ranges = try thresholds.thresholds(.plain, configured: configured?.clamd)
             let scanRanges = scanWarn == nil && scanCrit == nil && configured != nil
                 ? configured!.clamdScan
                 : try Thresholds(warning: scanWarn, critical: scanCrit, unit: .seconds, warningOption: "--scan-warn", criticalOption: "--scan-crit")
-            let (pool, clients, minUp) = try clamd.pool(common)
-            if pool.count > 1 {
-                context.phase("asking \(pool.count) clamd (\(pool.endpoints.map(\.description).joined(separator: ", "))) for PING, VERSION and STATS")
-                let observations = askAll(clients) { ClamdObservation.take($0) }
-                return ClamdPoolCheck.evaluate(observations, labels: pool.labels, minUp: minUp, thresholds: ranges, scanThresholds: scanRanges,
-                                               configuration: clamdConfig.reading())
-            }
-            let observation = ClamdObservation.take(clients[0], configuration: clamdConfig.reading(), phase: context.phase)
-            if case .failure(let error) = observation.ping, error.isArgumentError { throw error }
-            return ClamdCheck.evaluate(observation, thresholds: ranges, scanThresholds: scanRanges)
+            _ = try readings.clamd()  // a bad endpoint or --min-up before clamd.conf is read
+            return ClamdProbe(thresholds: ranges, scanThresholds: scanRanges, configuration: clamdConfig.reading(), strict: true)
         }
     }
 
-    struct Probe: CheckMode {
+    struct Probe: ProbeMode, UsesClamd {
         static let configuration = CommandConfiguration(
             abstract: "Scans the EICAR test string (in memory) through clamd; CRITICAL unless clamd finds it.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var clamd: ClamdOptions
 
-        func check(_ context: CheckContext) throws -> CheckReport {
-            let (pool, clients, minUp) = try clamd.pool(common)
-            if pool.count > 1 {
-                context.phase("scanning the EICAR test string through \(pool.count) clamd at once")
-                let outcomes = askAll(clients) { client in measure { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) } }
-                return ProbePoolCheck.evaluate(zip(pool.endpoints, zip(pool.labels, outcomes)).map { ($0.0.description, $0.1.0, $0.1.1) }, minUp: minUp)
-            }
-            let client = clients[0]
-            let name = client.endpoint.description
-            context.phase("scanning the EICAR test string through clamd \(name)")
-            let outcome = measure { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) }
-            if case .failure(let error) = outcome, error.isArgumentError { throw error }
-            return ProbeCheck.evaluate(endpoint: name, outcome: outcome)
-        }
+        func probe(_ readings: PipelineReadings) throws -> any CheckProbe { EICARProbe(strict: true) }
     }
 
-    struct Signatures: CheckMode {
+    struct Signatures: ProbeMode, UsesClamd {
         static let configuration = CommandConfiguration(
             abstract: "Age of the daily database (its header's build time) against -w/-c (seconds); CRITICAL when the databases hold fewer than --min-signatures or clamd has an older one loaded; with --upstream, UNKNOWN when the published record is missing or over 12h old.")
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var clamd: ClamdOptions
-        @Flag(name: .long, help: "Also compare the daily version with the one ClamAV publishes (DNS TXT current.cvd.clamav.net).")
-        var upstream = false
-        @Option(name: .long, help: ArgumentHelp("DNS server for --upstream (IP or IP:PORT; default: the first nameserver of /etc/resolv.conf).", valueName: "address"))
-        var dnsServer: String?
-        @Option(name: .long, help: ArgumentHelp("With --upstream: WARNING when more than this many daily versions behind.", valueName: "n"))
-        var maxBehind: Int = 2
+        @OptionGroup var signatures: SignaturesOptions
         @Flag(name: .long, help: "Do not ask clamd which database it has loaded.")
         var noClamd = false
-        @Option(name: .long, help: ArgumentHelp("CRITICAL when the databases on disk hold fewer signatures than this (a broken update leaves 0).", valueName: "n"))
-        var minSignatures: Int = SignaturesCheck.defaultMinimumSignatures
 
-        func check(_ context: CheckContext) throws -> CheckReport {
-            let ranges = try thresholds.thresholds(.seconds, configured: (try? common.layout())?.thresholds?.signatures)
-            guard (0...1_000_000).contains(maxBehind) else { throw CheckError(.invalidArgument, "--max-behind: must be 0 to 1000000, got \(maxBehind)") }
-            guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
-            context.phase("reading the signature database headers in \(common.databaseDir)")
-            let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: common.databaseDir) }
-            var observation = SignaturesObservation(directory: common.databaseDir, inventory: inventory)
-            var poolLoaded: [(endpoint: String, label: String, version: Result<ClamdVersion, ClamdError>)]?
-            var minUp = 1
-            if !noClamd {
-                let (pool, clients, poolMinUp) = try clamd.pool(common)
-                if pool.count > 1 {
-                    context.phase("asking \(pool.count) clamd for VERSION at once")
-                    let versions = askAll(clients) { client in Result { () throws(ClamdError) in try client.version() } }
-                    poolLoaded = zip(pool.endpoints, zip(pool.labels, versions)).map { ($0.0.description, $0.1.0, $0.1.1) }
-                    minUp = poolMinUp
-                } else {
-                    let client = clients[0]
-                    context.phase("asking clamd \(client.endpoint) for VERSION")
-                    observation.loaded = Result { () throws(ClamdError) in try client.version() }
-                }
-            }
-            if upstream {
-                let dns: DNSTXTClient
-                if let dnsServer {
-                    dns = try DNSTXTClient(serverSpec: dnsServer, timeout: min(2, try common.timeLimit() / 4))
-                } else {
-                    guard let server = DNSTXTClient.systemServer(resolvConf: (try? readTextFile("/etc/resolv.conf")) ?? "") else {
-                        throw CheckError(.invalidArgument, "--upstream: no nameserver in /etc/resolv.conf; give --dns-server")
-                    }
-                    dns = try DNSTXTClient(serverSpec: server, timeout: min(2, try common.timeLimit() / 4))
-                }
-                context.phase("looking up \(ClamAVPublishedVersions.recordName) TXT at \(dns.server)")
-                observation.upstream = Result { () throws(DNSError) -> ClamAVPublishedVersions in
-                    let records = try dns.txt(ClamAVPublishedVersions.recordName)
-                    guard let versions = records.lazy.compactMap(ClamAVPublishedVersions.init(txt:)).first else {
-                        throw DNSError(.malformed, "\(ClamAVPublishedVersions.recordName) TXT '\(records.joined(separator: " "))' is not ENGINE:MAIN:DAILY:…")
-                    }
-                    return versions
-                }
-            }
-            if let poolLoaded {
-                return SignaturesCheck.evaluatePool(observation, loaded: poolLoaded, minUp: minUp, now: context.now, thresholds: ranges,
-                                                    maxBehind: maxBehind, minSignatures: minSignatures)
-            }
-            return SignaturesCheck.evaluate(observation, now: context.now, thresholds: ranges, maxBehind: maxBehind, minSignatures: minSignatures)
+        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+            let ranges = try thresholds.thresholds(.seconds, configured: (try? readings.layout())?.thresholds?.signatures)
+            return try signatures.probe(ranges, askClamd: !noClamd, common: common)
         }
+    }
+}
+
+/// What `signatures` and `all` share: `--upstream`, `--dns-server`, `--max-behind`, `--min-signatures`.
+struct SignaturesOptions: ParsableArguments {
+    @Flag(name: .long, help: "Also compare the daily version with the one ClamAV publishes (DNS TXT current.cvd.clamav.net).")
+    var upstream = false
+    @Option(name: .long, help: ArgumentHelp("DNS server for --upstream (IP or IP:PORT; default: the first nameserver of /etc/resolv.conf).", valueName: "address"))
+    var dnsServer: String?
+    @Option(name: .long, help: ArgumentHelp("With --upstream: WARNING when more than this many daily versions behind.", valueName: "n"))
+    var maxBehind: Int = 2
+    @Option(name: .long, help: ArgumentHelp("CRITICAL when the databases on disk hold fewer signatures than this (a broken update leaves 0).", valueName: "n"))
+    var minSignatures: Int = SignaturesCheck.defaultMinimumSignatures
+
+    func probe(_ ranges: Thresholds, askClamd: Bool, common: CommonOptions) throws -> SignaturesProbe {
+        guard (0...1_000_000).contains(maxBehind) else { throw CheckError(.invalidArgument, "--max-behind: must be 0 to 1000000, got \(maxBehind)") }
+        guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
+        return SignaturesProbe(thresholds: ranges, maxBehind: maxBehind, minSignatures: minSignatures, askClamd: askClamd,
+                               upstream: upstream ? { try resolver(common) } : nil)
+    }
+
+    /// `--dns-server`, else the first nameserver of /etc/resolv.conf.
+    func resolver(_ common: CommonOptions) throws -> DNSTXTClient {
+        let timeout = min(2, try common.timeLimit() / 4)
+        if let dnsServer { return try DNSTXTClient(serverSpec: dnsServer, timeout: timeout) }
+        guard let server = DNSTXTClient.systemServer(resolvConf: (try? readTextFile("/etc/resolv.conf")) ?? "") else {
+            throw CheckError(.invalidArgument, "--upstream: no nameserver in /etc/resolv.conf; give --dns-server")
+        }
+        return try DNSTXTClient(serverSpec: server, timeout: timeout)
     }
 }

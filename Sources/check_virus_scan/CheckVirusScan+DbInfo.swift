@@ -1,5 +1,6 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
 extension CheckVirusScan {
     /// `db-info`: the databases as `sigtool --info` shows them, the ignore list, and clamd's

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
 #if canImport(Glibc)
 import Glibc

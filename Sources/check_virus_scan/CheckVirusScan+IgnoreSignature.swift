@@ -1,5 +1,6 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
 extension CheckVirusScan {
     /// `ignore-signature`: the false-positive fix (whitelist.ign2), with a verified RELOAD.

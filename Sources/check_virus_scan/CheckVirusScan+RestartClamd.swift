@@ -1,5 +1,6 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
 extension CheckVirusScan {
     /// `restart-clamd`: runs the restart command, waits for PONG, reports the loaded version.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
 extension CheckVirusScan {
     /// `scan PATH…`: clamdscan-style scanning of files and trees with either engine.

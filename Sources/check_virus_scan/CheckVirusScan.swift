@@ -1,5 +1,6 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
 #if canImport(Glibc)
 import Glibc
@@ -8,17 +9,14 @@ import Glibc
 /// `check_virus_scan MODE [options]`: the Nagios/Icinga plugin for the virus-scan pipeline, and the
 /// home of its remediation commands.
 ///
-/// A command is registered by appending its type to `modes` (a monitoring mode, a `CheckMode`) or to
-/// `remediation` (anything else, which keeps ArgumentParser's own error handling and exit codes).
-/// A new monitoring mode also needs its evaluator in ScanCore and, to run in `all`, its part in
-/// `CheckVirusScan+All.swift` (ARCHITECTURE.md, "Adding a check mode").
+/// A command is registered by appending its type to `modes` (a monitoring mode, a `CheckMode`, in
+/// `CheckVirusScan+Modes.swift`) or to `remediation` (anything else, which keeps ArgumentParser's
+/// own error handling and exit codes). A monitoring mode is three files: its evaluator and probe
+/// in ScanCore (`Check/Modes/`), its options here (`CheckVirusScan+NAME.swift`), and its line in
+/// `CheckVirusScan+Modes.swift` (with its ranges and probe in `all` when it belongs there);
+/// ARCHITECTURE.md, "Adding a check mode".
 @main
 struct CheckVirusScan: ParsableCommand {
-    /// Monitoring modes: plugin contract (exit 0–3, one status line).
-    static var modes: [any CheckMode.Type] {
-        [Backlog.self, Age.self, Wait.self, Stuck.self, Infected.self, Clamd.self, Signatures.self, Probe.self, Rescan.self, All.self]
-    }
-
     /// Remediation commands: human output, their own exit codes.
     static var remediation: [any ParsableCommand.Type] {
         [RescanClean.self, Drain.self, Scan.self, DbInfo.self, ClamdStatus.self, RestartClamd.self, IgnoreSignature.self]

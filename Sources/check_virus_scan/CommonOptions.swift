@@ -1,28 +1,13 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
-/// Options every mode understands (shared with the remediation subcommands).
+/// Options every mode understands (shared with the remediation subcommands): ScanCoreCLI's
+/// groups, the same words as the exporter's, plus the plugin's own.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Root of the pipeline tree (default \(PipelineLayout.defaultRoot)).", valueName: "dir"))
-    var root: String?
-
-    @Option(name: .long, help: ArgumentHelp("YAML configuration file naming the queues and trees (default \(PipelineLayout.defaultConfigFile) when it exists and --root is not given).", valueName: "file"))
-    var config: String?
-
-    @Option(name: .long, help: ArgumentHelp("Where the scan journal and the rescan state are kept (default \(PipelineLayout.defaultStateDirectory)).", valueName: "dir"))
-    var stateDir: String?
-
-    @Option(name: .customLong("queue"), help: ArgumentHelp("A queue to look at; repeat for several (default: every queue of the layout, incoming and draft-incoming).", valueName: "name"))
-    var queues: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("clamd's Unix socket (default \(ClamdDefaults.socket); for clamd, probe, signatures and all: the layout file's clamd.endpoints first). Those modes take several, mixed with --tcp, as a pool; rescan-clean takes one.", valueName: "path"))
-    var socket: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("A clamd TCP address; repeat, and mix with --socket, for a pool (sockets are listed first). Endpoints given on the command line replace the layout file's list.", valueName: "host:port"))
-    var tcp: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("The signature database directory.", valueName: "dir"))
-    var databaseDir: String = ClamdDefaults.databaseDirectory
+    @OptionGroup var location: LayoutOptions
+    @OptionGroup var clamd: ClamdPoolOptions
+    @OptionGroup var database: DatabaseDirectoryOption
 
     @Option(name: [.customShort("t"), .long], help: ArgumentHelp("The plugin's own time limit (seconds, or 90s, 2m); it then exits UNKNOWN (default: \(Self.defaultTimeout)).", valueName: "seconds"))
     var timeout: String?
@@ -33,8 +18,7 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "More detail; repeat up to three times.")
     var verbose: Int
 
-    @Option(name: .long, help: ArgumentHelp("Where a file's \"placed on disk\" time comes from: mtime or btime.", valueName: "source"))
-    var ageSource: AgeSource?
+    @OptionGroup var age: AgeSourceOption
 
     @Option(name: .long, help: ArgumentHelp("Measure ages from this time (epoch seconds) instead of the clock; for tests.", visibility: .hidden))
     var now: Double?
@@ -54,19 +38,18 @@ struct CommonOptions: ParsableArguments {
         return seconds
     }
 
+    var socket: [String] { clamd.socket }
+    var tcp: [String] { clamd.tcp }
+    var databaseDir: String { database.databaseDir }
+
     /// The pipeline layout from `--config`/`--root`/`--state-dir`/`--age-source`.
     func layout() throws -> PipelineLayout {
-        var layout = try PipelineLayout.load(configFile: PipelineLayout.configFile(given: config, root: root), root: root, stateDirectory: stateDir)
-        if let ageSource { layout.ageSource = ageSource }
-        return layout
+        try location.layout(ageSource: age.ageSource)
     }
 
     /// What `ignore-signature` needs to reach the same database directory and clamd as this check.
     var ignoreOptions: [String] {
-        var words: [String] = []
-        if databaseDir != ClamdDefaults.databaseDirectory { words += ["--database-dir", databaseDir] }
-        if let socket = socket.first { words += ["--socket", socket] } else if let tcp = tcp.first { words += ["--tcp", tcp] }
-        return words
+        database.commandOptions + (clamd.firstEndpointOptions ?? [])
     }
 
     /// The clamd daemons: `--socket`/`--tcp` (sockets first, then TCP addresses), else the layout
@@ -75,15 +58,27 @@ struct CommonOptions: ParsableArguments {
     /// reason does not stop the clamd modes.
     func clamdPool() throws(ClamdError) -> ClamdPool {
         var configured: [ClamdEndpoint]?
-        if socket.isEmpty && tcp.isEmpty, let file = PipelineLayout.configFile(given: config, root: root), let text = try? readTextFile(file) {
+        if !clamd.isGiven, let file = location.configFile, let text = try? readTextFile(file) {
             configured = try ClamdPool.configured(inConfig: text, source: file)
         }
-        return try ClamdPool.resolve(sockets: socket, tcp: tcp, configured: configured, defaultSocket: ClamdDefaults.socket)
+        return try clamd.pool(configured: configured)
+    }
+
+    /// The readings a run's probes share: this pipeline, these daemons (with `clamd`'s time limits;
+    /// nil: the mode talks to none), the run's clock and watchdog.
+    func readings(_ context: CheckContext, listTop: Int, verbosity: Int? = nil, clamd: ClamdOptions?) -> PipelineReadings {
+        PipelineReadings(now: context.now, verbosity: verbosity ?? context.verbosity, listTop: listTop, databaseDirectory: databaseDir,
+                         layout: { try self.layout() }, queues: { try self.selectedQueues($0) },
+                         clamd: {
+                             guard let clamd else { throw CheckError(.unavailable, "this mode talks to no clamd") }
+                             return try clamd.targets(self)
+                         },
+                         phase: context.phase)
     }
 
     /// The selected queues, in the order asked.
     func selectedQueues(_ layout: PipelineLayout) throws -> [QueueDefinition] {
-        try layout.queues(named: queues)
+        try layout.queues(named: location.queues)
     }
 }
 
@@ -92,8 +87,6 @@ enum ClamdDefaults {
     static let socket = Defaults.clamdSocket
     static let databaseDirectory = Defaults.databaseDirectory
 }
-
-extension AgeSource: ExpressibleByArgument {}
 
 /// `-w`/`-c` for modes that test one number.
 struct ThresholdOptions: ParsableArguments {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ScanCore
+import ScanCoreCLI
 
 #if canImport(Glibc)
 import Glibc
@@ -47,25 +48,6 @@ extension EngineOptions {
     }
 }
 
-/// Options for the pipeline layout (the same meaning as the check modes' options).
-struct LayoutOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Root of the pipeline tree (default \(PipelineLayout.defaultRoot)).", valueName: "dir"))
-    var root: String?
-
-    @Option(name: .long, help: ArgumentHelp("YAML configuration file naming the queues and trees (default \(PipelineLayout.defaultConfigFile) when it exists and --root is not given).", valueName: "file"))
-    var config: String?
-
-    @Option(name: .long, help: ArgumentHelp("Where the scan journal is kept (default \(PipelineLayout.defaultStateDirectory)).", valueName: "dir"))
-    var stateDir: String?
-
-    @Option(name: .customLong("queue"), help: ArgumentHelp("A queue to drain; repeat for several (default: every queue of the layout).", valueName: "name"))
-    var queues: [String] = []
-
-    func layout() throws -> PipelineLayout {
-        try PipelineLayout.load(configFile: PipelineLayout.configFile(given: config, root: root), root: root, stateDirectory: stateDir)
-    }
-}
-
 /// Options choosing and reaching the scanning engine (drain, scan).
 struct EngineOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("auto (clamd when it answers PING, else libclamav), clamd or libclamav.", valueName: "engine"))
@@ -108,42 +90,6 @@ struct EngineOptions: ParsableArguments {
         try ScannerFactory.make(choice: engine, endpoints: try endpoints(), databaseDirectory: databaseDir,
                                 scanTimeout: .seconds(scanTimeout), processes: jobCount,
                                 notes: { if verbose { standardError($0) } })
-    }
-}
-
-extension EngineChoice: ExpressibleByArgument {}
-
-/// A line on stderr.
-func standardError(_ text: String) {
-    writeStandardError(text + "\n")
-}
-
-/// Raw bytes to file descriptor 2.
-func writeStandardError(_ text: String) {
-    var bytes = Array(text.utf8)
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes[offset...].withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-        if n <= 0 { break }
-        offset += n
-    }
-}
-
-/// Parses 10, 10s, 5m, 2h into seconds: 0 to 10^9 (BoundedNumber); anything else is a usage error (64).
-func parseSeconds(_ text: String, option: String) throws -> Double {
-    do {
-        return try BoundedNumber.parse(text, option: option, unit: .seconds, within: 0...BoundedNumber.maximumSeconds)
-    } catch {
-        throw ValidationError(error.message)
-    }
-}
-
-/// Parses 100, 100K, 30M, 1G into bytes: 0 to 2^50 (BoundedNumber); anything else is a usage error (64).
-func parseBytes(_ text: String, option: String) throws -> Int64 {
-    do {
-        return try BoundedNumber.parseBytes(text, option: option, within: 0...BoundedNumber.maximumBytes)
-    } catch {
-        throw ValidationError(error.message)
     }
 }
 

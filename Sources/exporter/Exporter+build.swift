@@ -4,6 +4,7 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import ScanCore
+import ScanCoreCLI
 import ServiceLifecycle
 
 /// Everything `buildApplication(config:)` needs; the command line fills it, tests build it directly.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Hummingbird
 import Logging
 import ScanCore
+import ScanCoreCLI
 import ServiceLifecycle
 import UnixSignals
 

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ScanCore
+import ScanCoreCLI
 import ServiceLifecycle
 
 struct GraphiteConfiguration: Sendable {

@@ -1,13 +1,13 @@
 import ScanCore
+import ScanCoreCLI
 
 extension PipelineOptions {
-    static let defaultSocket = Defaults.clamdSocket
     static let defaultRescanLock = Defaults.rescanLock
 
     /// The clamd daemons from `--socket`/`--tcp`, else the layout's `clamd.endpoints`, else the
     /// Debian socket: the same reading as check_virus_scan's (``ClamdPool``).
     func clamdPool(_ layout: PipelineLayout) throws -> ClamdPool {
-        try ClamdPool.resolve(sockets: sockets, tcp: tcpAddresses, configured: layout.clamdEndpoints, defaultSocket: Self.defaultSocket)
+        try clamd.pool(configured: layout.clamdEndpoints)
     }
 
     /// A client per daemon of the pool, with the exporter's time limits.
@@ -39,23 +39,12 @@ extension PipelineOptions {
     /// What the status page looks at, and the options its runbook commands repeat.
     func statusSources() throws -> StatusSources {
         let layout = try layout()
-        var commandOptions: [String] = []
-        if let config { commandOptions += ["--config", config] }
-        if let root { commandOptions += ["--root", root] }
-        if let stateDirectory { commandOptions += ["--state-dir", stateDirectory] }
         let clients = try clamdClients(layout)
         // The runbook's single-daemon commands (drain, restart-clamd, rescan-clean) name the first
         // daemon; with a pool the page's clamd rows carry a restart-clamd for each.
-        let clamdOptions: [String]
-        if let first = socket {
-            clamdOptions = ["--socket", first]
-        } else if let first = tcp {
-            clamdOptions = ["--tcp", first]
-        } else {
-            clamdOptions = layout.clamdEndpoints?.first?.commandLineOptions ?? ["--socket", Self.defaultSocket]
-        }
+        let clamdOptions = clamd.firstEndpointOptions ?? layout.clamdEndpoints?.first?.commandLineOptions ?? ["--socket", Defaults.clamdSocket]
         return StatusSources(layout: layout, queues: try layout.queues(named: queue), clamd: clients[0], databaseDirectory: databaseDirectory,
-                             rescanLock: lock ?? Self.defaultRescanLock, commandOptions: commandOptions, clamdOptions: clamdOptions,
+                             rescanLock: lock ?? Self.defaultRescanLock, commandOptions: location.commandOptions, clamdOptions: clamdOptions,
                              threads: threads, clamdPool: clients)
     }
 }

@@ -1,4 +1,5 @@
 import ScanCore
+import ScanCoreCLI
 import ServiceLifecycle
 import Synchronization
 

@@ -1,5 +1,6 @@
 import Logging
 import ScanCore
+import ScanCoreCLI
 import ServiceLifecycle
 import Synchronization
 

@@ -103,6 +103,14 @@ public struct StatusPart: Codable, Sendable, Hashable {
         self.runbook = report.state == .ok ? nil : runbook
     }
 
+    /// A probe's result: its report, or (thrown) why the part could not be judged.
+    init(mode: String, queue: String?, result: Result<CheckReport, any Error>, runbook: RunbookStep?) {
+        switch result {
+        case .success(let report): self.init(mode: mode, queue: queue, report: report, runbook: runbook)
+        case .failure(let error): self.init(mode: mode, queue: queue, missing: (error as? any ScanCoreError)?.message ?? String(describing: error))
+        }
+    }
+
     /// A part that could not be gathered at all: UNKNOWN, and why.
     public init(mode: String, queue: String?, missing why: String) {
         self.mode = mode

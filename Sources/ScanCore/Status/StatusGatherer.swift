@@ -37,124 +37,84 @@ public struct StatusSources: Sendable {
     public var thresholds: PipelineThresholds { layout.thresholds ?? .recommended }
 }
 
-/// Gathers a ``PipelineStatus``: the same readings the check's modes take, handed to the same
-/// evaluators. Blocking (directory walks, clamd round trips): run it off the cooperative pool.
+/// Gathers a ``PipelineStatus``: the check's own probes (``CheckProbe``) run over the thresholds
+/// the page judges by, each queue's parts over that queue's readings (the journal read once for
+/// every queue). Blocking (directory walks, clamd round trips): run it off the cooperative pool.
 public enum StatusGatherer {
+    /// Each queue's parts, in the page's order.
+    static func queueProbes(_ thresholds: PipelineThresholds) -> [any CheckProbe] {
+        [
+            BacklogProbe(thresholds: thresholds.backlog, topN: 0),
+            AgeProbe(thresholds: thresholds.age, topN: 0),
+            WaitProbe(window: thresholds.waitWindow, percentile: thresholds.waitPercentile, thresholds: thresholds.wait, topN: 0),
+            StuckProbe(window: thresholds.stuckWindow, topN: 0),
+            InfectedProbe(window: thresholds.infectedWindow, thresholds: thresholds.infected, topN: 5),
+        ]
+    }
+
     public static func gather(_ sources: StatusSources, now: Double, history: [StatusSample] = []) -> PipelineStatus {
         let started = DispatchTime.now().uptimeNanoseconds
         let thresholds = sources.thresholds
-        let options = SnapshotOptions(ageSource: sources.layout.ageSource, topN: sources.topN, olderThan: [], threads: sources.threads)
-        let journal = ScanJournal(layout: sources.layout)
-        let historyWindow = max(thresholds.waitWindow, thresholds.stuckWindow, thresholds.infectedWindow)
+        let probes = queueProbes(thresholds)
+        let historyWindow = probes.map(\.historyWindow).max() ?? 0
         let runbook = Runbook(sources: sources)
-        var queues: [QueueStatus] = []
         // The journal once for every queue; each queue's history takes its own records from it.
-        let journalRead = ProcessingHistory.readJournal(journal, since: now - historyWindow)
+        let journal = ProcessingHistory.readJournal(ScanJournal(layout: sources.layout), since: now - historyWindow)
+        let clamd = sources.clamdPool.isEmpty ? nil : try? ClamdTargets(clients: sources.clamdPool)
+        var queues: [QueueStatus] = []
         for queue in sources.queues {
-            let reading = QueueReading.take(queue, now: now, options: options)
-            let trees = ProcessingHistory.readTrees(queues: [queue], now: now, window: historyWindow, options: options)
-            let history = ProcessingHistory.combine(journal: journalRead, trees: trees, queues: [queue.name], now: now,
-                                                    since: now - historyWindow)
-            func within(_ span: Double, _ outcomes: Set<Outcome> = Set(Outcome.allCases)) -> ProcessingHistory {
-                history.within(since: now - span, outcomes: outcomes)
+            let readings = PipelineReadings(now: now, layout: sources.layout, queues: [queue], clamd: clamd, databaseDirectory: sources.databaseDirectory,
+                                            listTop: sources.topN, threads: sources.threads, journal: .some(journal))
+            var parts: [StatusPart] = []
+            for (mode, result) in readings.runEach(probes) {
+                let step: RunbookStep
+                switch mode {
+                case "backlog": step = runbook.drain(queue.name, why: "More files wait than the scanner keeps up with.")
+                case "age": step = runbook.drain(queue.name, why: "A file has waited too long: publishers are waiting for it.")
+                case "wait": step = runbook.drain(queue.name, why: "Files take too long from upload to verdict: scanning is slow (a fresh clamscan per file reloads every signature).")
+                case "stuck": step = runbook.drain(queue.name, why: "Files wait and nothing was processed: the scanner is not running (cron stopped, a dead run holding the lock, clamd down).")
+                default: step = runbook.ignore((try? readings.history(window: thresholds.infectedWindow, outcomes: [.infected])).flatMap(topSignature))
+                }
+                parts.append(StatusPart(mode: mode, queue: queue.name, result: result, runbook: step))
             }
-            let wait = WaitCheck.evaluate(within(thresholds.waitWindow), window: thresholds.waitWindow, percentile: thresholds.waitPercentile,
-                                          thresholds: thresholds.wait, topN: 0)
-            var stuck = StuckCheck.evaluate([reading], history: within(thresholds.stuckWindow), window: thresholds.stuckWindow, topN: 0)
-            let watchPath = WatchState.path(stateDirectory: sources.layout.stateDirectory, queue: queue.name)
-            let watch: Result<WatchState?, PipelineError>
-            do throws(PipelineError) { watch = .success(try WatchState.load(path: watchPath)) } catch { watch = .failure(error) }
-            StuckCheck.evaluateWatchers([(queue.name, watch)], now: now, into: &stuck)
-            let infectedHistory = within(thresholds.infectedWindow, [.infected])
-            let infected = InfectedCheck.evaluate(infectedHistory, window: thresholds.infectedWindow, thresholds: thresholds.infected, topN: 5, now: now)
-            let parts = [
-                StatusPart(mode: "backlog", queue: queue.name, report: BacklogCheck.evaluate([reading], thresholds: thresholds.backlog, topN: 0),
-                           runbook: runbook.drain(queue.name, why: "More files wait than the scanner keeps up with.")),
-                StatusPart(mode: "age", queue: queue.name, report: AgeCheck.evaluate([reading], thresholds: thresholds.age, topN: 0),
-                           runbook: runbook.drain(queue.name, why: "A file has waited too long: publishers are waiting for it.")),
-                StatusPart(mode: "wait", queue: queue.name, report: wait,
-                           runbook: runbook.drain(queue.name, why: "Files take too long from upload to verdict: scanning is slow (a fresh clamscan per file reloads every signature).")),
-                StatusPart(mode: "stuck", queue: queue.name, report: stuck,
-                           runbook: runbook.drain(queue.name, why: "Files wait and nothing was processed: the scanner is not running (cron stopped, a dead run holding the lock, clamd down).")),
-                StatusPart(mode: "infected", queue: queue.name, report: infected,
-                           runbook: runbook.ignore(topSignature(infectedHistory))),
-            ]
-            let snapshot = try? reading.snapshot.get()
+            let snapshot = try? readings.queueReadings().first?.snapshot.get()
             let waitLabel = "wait_p\(PerfDatum.format(thresholds.waitPercentile))".replacingDots()
             queues.append(QueueStatus(
                 name: queue.name, directory: queue.incoming, files: snapshot?.files, bytes: snapshot?.bytes, oldestAge: snapshot?.oldestAge,
                 oldest: (snapshot?.oldest ?? []).map { WaitingEntry(path: $0.displayPath, age: $0.age, size: $0.size) },
-                waitPercentile: wait.perfdata.first { $0.label == waitLabel }?.value, parts: parts))
+                waitPercentile: parts.first { $0.mode == "wait" }?.perfdata[waitLabel], parts: parts))
         }
+        let readings = PipelineReadings(now: now, layout: sources.layout, queues: sources.queues, clamd: clamd, databaseDirectory: sources.databaseDirectory,
+                                        listTop: 0, threads: sources.threads)
         var services: [StatusPart] = []
-        if sources.clamdPool.count > 1 {
-            services += pool(sources, now: now, thresholds: thresholds, runbook: runbook)
-        } else if let client = sources.clamd {
-            let observation = ClamdObservation.take(client)
-            var loaded = observation.version
-            if case .failure(let error) = observation.ping { loaded = .failure(error) }
-            services.append(StatusPart(mode: "clamd", queue: nil, report: ClamdCheck.evaluate(observation, thresholds: thresholds.clamd, scanThresholds: thresholds.clamdScan),
-                                       runbook: runbook.restartClamd()))
-            let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: sources.databaseDirectory) }
-            let signatures = SignaturesCheck.evaluate(SignaturesObservation(directory: sources.databaseDirectory, inventory: inventory, loaded: loaded),
-                                                      now: now, thresholds: thresholds.signatures, maxBehind: 2)
-            services.append(StatusPart(mode: "signatures", queue: nil, report: signatures, runbook: runbook.signatures()))
+        if let clamd {
+            let signatures = SignaturesProbe(thresholds: thresholds.signatures, reuseObservations: true)
+            if clamd.clients.count > 1 {
+                // A pool: one clamd row per daemon (asked at once), then the signatures judged
+                // over the pool (down daemons against all of them, version skew).
+                let observations = (try? readings.clamdObservations()) ?? []
+                for (index, observation) in observations.enumerated() {
+                    services.append(StatusPart(mode: "clamd", queue: nil, endpoint: observation.endpoint,
+                                               report: ClamdCheck.evaluate(observation, thresholds: thresholds.clamd, scanThresholds: thresholds.clamdScan),
+                                               runbook: runbook.restartClamd(clamd.pool.endpoints[index])))
+                }
+            } else {
+                services.append(part(ClamdProbe(thresholds: thresholds.clamd, scanThresholds: thresholds.clamdScan), readings, runbook: runbook.restartClamd()))
+            }
+            services.append(part(signatures, readings, runbook: runbook.signatures()))
         } else {
-            services.append(StatusPart(mode: "clamd", queue: nil, missing: "no clamd endpoint configured"))
+            services.append(StatusPart(mode: "clamd", queue: nil, missing: sources.clamdPool.isEmpty ? "no clamd endpoint configured" : "the clamd endpoints do not make a pool"))
         }
-        services.append(rescan(sources, now: now, thresholds: thresholds, runbook: runbook))
+        services.append(part(RescanProbe(running: thresholds.rescanRunning, stale: thresholds.rescanStale, lockPath: sources.rescanLock, unusedIsOK: true),
+                             readings, runbook: runbook.rescan()))
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return PipelineStatus(generated: now, thresholds: sources.layout.thresholds == nil ? "built-in (recommended)" : "layout file",
                               queues: queues, services: services, history: history, gatherSeconds: elapsed)
     }
 
-    /// A pool: one `clamd` row per daemon (asked at once), then the signatures judged over the
-    /// pool (down daemons against all of them, version skew).
-    static func pool(_ sources: StatusSources, now: Double, thresholds: PipelineThresholds, runbook: Runbook) -> [StatusPart] {
-        let observations = ClamdPool.concurrently(sources.clamdPool) { ClamdObservation.take($0) }
-        var parts: [StatusPart] = []
-        var loaded: [(endpoint: String, label: String, version: Result<ClamdVersion, ClamdError>)] = []
-        let labels = (try? ClamdPool(sources.clamdPool.map(\.endpoint)))?.labels ?? sources.clamdPool.map { _ in "clamd" }
-        for (index, observation) in observations.enumerated() {
-            let endpoint = sources.clamdPool[index].endpoint
-            parts.append(StatusPart(mode: "clamd", queue: nil, endpoint: observation.endpoint,
-                                    report: ClamdCheck.evaluate(observation, thresholds: thresholds.clamd, scanThresholds: thresholds.clamdScan),
-                                    runbook: runbook.restartClamd(endpoint)))
-            let version: Result<ClamdVersion, ClamdError>
-            switch (observation.ping, observation.version) {
-            case (.failure(let error), _): version = .failure(error)
-            case (_, let reply?): version = reply
-            default: version = .failure(ClamdError(.commandFailed, "VERSION not asked"))
-            }
-            loaded.append((observation.endpoint, labels[index], version))
-        }
-        let inventory = Result { () throws(SignatureDatabaseError) in try SignatureDatabaseInventory.read(directory: sources.databaseDirectory) }
-        let signatures = SignaturesCheck.evaluatePool(SignaturesObservation(directory: sources.databaseDirectory, inventory: inventory), loaded: loaded,
-                                                      minUp: sources.clamdPool.count, now: now, thresholds: thresholds.signatures, maxBehind: 2)
-        parts.append(StatusPart(mode: "signatures", queue: nil, report: signatures, runbook: runbook.signatures()))
-        return parts
-    }
-
-    /// The rescan: judged only when rescan-clean has run here (a state file or its lock exists);
-    /// otherwise an OK line saying it is not in use.
-    static func rescan(_ sources: StatusSources, now: Double, thresholds: PipelineThresholds, runbook: Runbook) -> StatusPart {
-        let path = sources.layout.rescanStatePath
-        let state: RescanState?
-        do throws(PipelineError) { state = try RescanState.load(path: path) } catch {
-            return StatusPart(mode: "rescan", queue: nil, missing: error.message)
-        }
-        let holders: [LockProbe.Holder]?
-        do throws(PipelineError) { holders = try LockProbe.holders(of: sources.rescanLock) } catch {
-            return StatusPart(mode: "rescan", queue: nil, missing: error.message)
-        }
-        if state == nil && holders == nil {
-            return StatusPart(mode: "rescan", queue: nil,
-                              report: CheckReport(results: [CheckResult(.ok, "rescan-clean not in use here (no state file at \(path))")]))
-        }
-        let observation = RescanObservation(statePath: path, state: state, lockPath: sources.rescanLock, holders: holders)
-        return StatusPart(mode: "rescan", queue: nil,
-                          report: RescanCheck.evaluate(observation, now: now, running: thresholds.rescanRunning, stale: thresholds.rescanStale),
-                          runbook: runbook.rescan())
+    /// A service's row: its probe's report, or why it could not be judged.
+    static func part(_ probe: any CheckProbe, _ readings: PipelineReadings, runbook: RunbookStep) -> StatusPart {
+        StatusPart(mode: probe.mode, queue: nil, result: Result { try readings.run(probe) }, runbook: runbook)
     }
 
     /// The signature that quarantined the most files in the window (nil when none is known).
