@@ -149,4 +149,28 @@ struct ClamdModeTests {
         #expect(down.exitCode == 3, "\(down)")
         #expect(down.statusLine.hasPrefix("VIRUS_SCAN UNKNOWN - upstream version lookup failed: "), "\(down)")
     }
+
+    /// `all` runs the signatures probe with the signatures mode's options: --upstream, --dns-server
+    /// and --max-behind judge the same way in both (all used to hard-code --max-behind 2 and had no
+    /// --upstream).
+    @Test(.enabled(if: Dnsmasq.available)) func allComparesUpstreamAsSignaturesDoes() throws {
+        let database = FileManager.default.temporaryDirectory.appendingPathComponent("cvs-db-\(UUID().uuidString.prefix(8))").path
+        try Self.writeDaily(database, version: 27400, built: now - 3600)
+        let dns = try Dnsmasq(txt: [ClamAVPublishedVersions.recordName: "1.4.1:62:27405:\(now - 600):1:90:49192:334"])
+        defer { dns.stop() }
+        let tree = try PipelineTree()
+        let skip = ["backlog", "age", "wait", "stuck", "infected", "clamd", "probe"].flatMap { ["--skip", $0] }
+        let base = tree.args("all", skip + ["--database-dir", database, "--socket", tree.root + "/no-clamd.ctl", "--upstream", "--dns-server", dns.address])
+        let behind = try Plugin.run(base)
+        #expect(behind.exitCode == 1, "\(behind)")
+        #expect(behind.statusLine.hasPrefix("VIRUS_SCAN WARNING - signatures: daily 27400 is 5 versions behind the published 27405 (more than 2); daily 27400 is 1h old | "), "\(behind)")
+        #expect(behind.perf("daily_behind")?.value == 5)
+        let tolerated = try Plugin.run(base + ["--max-behind", "5"])
+        #expect(tolerated.exitCode == 0, "\(tolerated)")
+        #expect(tolerated.statusLine.hasPrefix("VIRUS_SCAN OK - 1 of 1 OK (signatures) | "), "\(tolerated)")
+        let alone = try Plugin.run(["signatures", "--database-dir", database, "--socket", tree.root + "/no-clamd.ctl", "--upstream", "--dns-server", dns.address])
+        #expect(alone.statusLine.hasPrefix("VIRUS_SCAN WARNING - daily 27400 is 5 versions behind the published 27405 (more than 2); daily 27400 is 1h old | "), "\(alone)")
+        let bad = try Plugin.run(base + ["--max-behind=-1"])
+        #expect(bad.statusLine == "VIRUS_SCAN UNKNOWN - --max-behind: must be 0 to 1000000, got -1", "\(bad)")
+    }
 }
