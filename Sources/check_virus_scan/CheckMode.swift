@@ -16,7 +16,7 @@ protocol ProbeMode: CheckMode {
     var listTop: Int { get }
     /// The probe for these options; `readings` gives the layout, whose `thresholds:` apply where
     /// no range is given.
-    func probe(_ readings: PipelineReadings) throws -> any CheckProbe
+    func probe(_ readings: PipelineReadings) throws -> CheckProbe
 }
 
 extension ProbeMode {

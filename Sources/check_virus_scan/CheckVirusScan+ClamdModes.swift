@@ -43,9 +43,10 @@ struct ClamdConfigOptions: ParsableArguments {
 }
 
 extension CheckVirusScan {
-    struct Clamd: ProbeMode, UsesClamd {
+    struct Clamd: ProbeMode, AllPart, UsesClamd {
         static let configuration = CommandConfiguration(
             abstract: "CRITICAL unless clamd answers PING with PONG in time; its queue length (STATS) against -w/-c, the longest-running scan against --scan-warn/--scan-crit.")
+        static let allRanges = AllRanges(prefix: "clamd", part: "clamd", of: "for the queue length", unit: .plain)
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var clamd: ClamdOptions
@@ -55,14 +56,19 @@ extension CheckVirusScan {
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Critical range for the longest-running scan in flight (seconds).", valueName: "range"))
         var scanCrit: String?
 
-        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+        /// The longest-running scan's ranges in `all` (`--clamd-scan-warning`).
+        enum ScanRanges: AllPart {
+            static let allRanges = AllRanges(prefix: "clamd-scan", part: "clamd", of: "for the longest-running scan (seconds)", unit: .seconds)
+        }
+
+        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
             let configured = (try? readings.layout())?.thresholds
             let ranges = try thresholds.thresholds(.plain, configured: configured?.clamd)
             let scanRanges = scanWarn == nil && scanCrit == nil && configured != nil
                 ? configured!.clamdScan
                 : try Thresholds(warning: scanWarn, critical: scanCrit, unit: .seconds, warningOption: "--scan-warn", criticalOption: "--scan-crit")
             _ = try readings.clamd()  // a bad endpoint or --min-up before clamd.conf is read
-            return ClamdProbe(thresholds: ranges, scanThresholds: scanRanges, configuration: clamdConfig.reading(), strict: true)
+            return CheckProbe.clamd(thresholds: ranges, scanThresholds: scanRanges, configuration: clamdConfig.reading(), strict: true)
         }
     }
 
@@ -72,12 +78,13 @@ extension CheckVirusScan {
         @OptionGroup var common: CommonOptions
         @OptionGroup var clamd: ClamdOptions
 
-        func probe(_ readings: PipelineReadings) throws -> any CheckProbe { EICARProbe(strict: true) }
+        func probe(_ readings: PipelineReadings) throws -> CheckProbe { CheckProbe.eicar(strict: true) }
     }
 
-    struct Signatures: ProbeMode, UsesClamd {
+    struct Signatures: ProbeMode, AllPart, UsesClamd {
         static let configuration = CommandConfiguration(
             abstract: "Age of the daily database (its header's build time) against -w/-c (seconds); CRITICAL when the databases hold fewer than --min-signatures or clamd has an older one loaded; with --upstream, UNKNOWN when the published record is missing or over 12h old.")
+        static let allRanges = AllRanges(prefix: "signatures", part: "signatures", of: "for the daily database age (seconds)", unit: .seconds)
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var clamd: ClamdOptions
@@ -85,7 +92,7 @@ extension CheckVirusScan {
         @Flag(name: .long, help: "Do not ask clamd which database it has loaded.")
         var noClamd = false
 
-        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
             let ranges = try thresholds.thresholds(.seconds, configured: (try? readings.layout())?.thresholds?.signatures)
             return try signatures.probe(ranges, askClamd: !noClamd, common: common)
         }
@@ -103,10 +110,10 @@ struct SignaturesOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("CRITICAL when the databases on disk hold fewer signatures than this (a broken update leaves 0).", valueName: "n"))
     var minSignatures: Int = SignaturesCheck.defaultMinimumSignatures
 
-    func probe(_ ranges: Thresholds, askClamd: Bool, common: CommonOptions) throws -> SignaturesProbe {
+    func probe(_ ranges: Thresholds, askClamd: Bool, common: CommonOptions) throws -> CheckProbe {
         guard (0...1_000_000).contains(maxBehind) else { throw CheckError(.invalidArgument, "--max-behind: must be 0 to 1000000, got \(maxBehind)") }
         guard minSignatures >= 0 else { throw CheckError(.invalidArgument, "--min-signatures: must be 0 or more, got \(minSignatures)") }
-        return SignaturesProbe(thresholds: ranges, maxBehind: maxBehind, minSignatures: minSignatures, askClamd: askClamd,
+        return CheckProbe.signatures(thresholds: ranges, maxBehind: maxBehind, minSignatures: minSignatures, askClamd: askClamd,
                                upstream: upstream ? { try resolver(common) } : nil)
     }
 

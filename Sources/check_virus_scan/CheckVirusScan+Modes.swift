@@ -27,7 +27,7 @@ extension CheckVirusScan {
         @Option(name: .long, help: ArgumentHelp("infected: how far back quarantined files count (default: thresholds.infected.window, else 24h).", valueName: "duration")) var infectedWindow: String?
         @Option(name: .long, help: ArgumentHelp("infected: WARNING when one signature quarantined at least COUNT distinct files in the window, CRITICAL at CRIT (default twice COUNT).", valueName: "count[:crit]")) var storm: String?
         @OptionGroup var clamdRanges: PartRanges<Clamd>
-        @OptionGroup var clamdScan: PartRanges<Clamd.ScanPart>
+        @OptionGroup var clamdScan: PartRanges<Clamd.ScanRanges>
         @OptionGroup var signatureRanges: PartRanges<Signatures>
         @OptionGroup var signatures: SignaturesOptions
         @Option(name: .long, help: ArgumentHelp("A mode to leave out; repeat for several (backlog, age, wait, stuck, infected, clamd, signatures, probe).", valueName: "mode")) var skip: [String] = []
@@ -60,15 +60,15 @@ extension CheckVirusScan {
             let signaturesProbe = try signatures.probe(signatureRanges, askClamd: true, common: common)
             let percentile = try Self.checkPercentile(self.percentile ?? configured?.waitPercentile ?? 90)
 
-            let probes: [(part: String, probe: () -> any CheckProbe)] = [
-                ("backlog", { BacklogProbe(thresholds: backlog, topN: 0) }),
-                ("age", { AgeProbe(thresholds: age, topN: 0) }),
-                ("wait", { WaitProbe(window: waitSpan, percentile: percentile, thresholds: wait, topN: 0) }),
-                ("stuck", { StuckProbe(window: stuckSpan, topN: 0) }),
-                ("infected", { InfectedProbe(window: infectedSpan, thresholds: infected, topN: 0, storm: stormThresholds, ignoreOptions: common.ignoreOptions) }),
-                ("clamd", { ClamdProbe(thresholds: clamdRanges, scanThresholds: clamdScan, configuration: clamdConfig.reading()) }),
+            let probes: [(part: String, probe: () -> CheckProbe)] = [
+                ("backlog", { CheckProbe.backlog(thresholds: backlog, topN: 0) }),
+                ("age", { CheckProbe.age(thresholds: age, topN: 0) }),
+                ("wait", { CheckProbe.wait(window: waitSpan, percentile: percentile, thresholds: wait, topN: 0) }),
+                ("stuck", { CheckProbe.stuck(window: stuckSpan, topN: 0) }),
+                ("infected", { CheckProbe.infected(window: infectedSpan, thresholds: infected, topN: 0, storm: stormThresholds, ignoreOptions: common.ignoreOptions) }),
+                ("clamd", { CheckProbe.clamd(thresholds: clamdRanges, scanThresholds: clamdScan, configuration: clamdConfig.reading()) }),
                 ("signatures", { signaturesProbe }),
-                ("probe", { EICARProbe() }),
+                ("probe", { CheckProbe.eicar() }),
             ]
             // The parts run at verbosity 0 over one set of readings: each queue walked and the
             // history read once. The walk comes first: a broken layout is UNKNOWN whatever is skipped.
@@ -79,73 +79,37 @@ extension CheckVirusScan {
     }
 }
 
-/// A mode's part in `all`: the names of its `--NAME-warning`/`--NAME-critical` options and what
-/// their help says the range is of.
-protocol AllPart {
+/// A mode's ranges in `all`: the names of its `--PREFIX-warning`/`--PREFIX-critical` options and
+/// what their help says the range is of. Each mode that has them declares its own (`allRanges`).
+struct AllRanges {
     /// The options' prefix (`backlog` gives `--backlog-warning`).
-    static var optionPrefix: String { get }
+    var prefix: String
     /// The help's words: `backlog: warning range (files).`
-    static var rangeHelp: (part: String, of: String) { get }
-    static var rangeUnit: ThresholdRange.Unit { get }
+    var part: String
+    var of: String
+    var unit: ThresholdRange.Unit
 }
 
-/// `--PART-warning` and `--PART-critical` for one part of `all`.
+/// A type naming a part's ranges in `all` (a mode, or a second range of one).
+protocol AllPart {
+    static var allRanges: AllRanges { get }
+}
+
+/// `--PREFIX-warning` and `--PREFIX-critical` for one part of `all`.
 struct PartRanges<Part: AllPart>: ParsableArguments {
-    @Option(name: .customLong(Part.optionPrefix + "-warning"), parsing: .unconditional,
-            help: ArgumentHelp("\(Part.rangeHelp.part): warning range \(Part.rangeHelp.of).", valueName: "range"))
+    @Option(name: .customLong(Part.allRanges.prefix + "-warning"), parsing: .unconditional,
+            help: ArgumentHelp("\(Part.allRanges.part): warning range \(Part.allRanges.of).", valueName: "range"))
     var warning: String?
 
-    @Option(name: .customLong(Part.optionPrefix + "-critical"), parsing: .unconditional,
-            help: ArgumentHelp("\(Part.rangeHelp.part): critical range \(Part.rangeHelp.of).", valueName: "range"))
+    @Option(name: .customLong(Part.allRanges.prefix + "-critical"), parsing: .unconditional,
+            help: ArgumentHelp("\(Part.allRanges.part): critical range \(Part.allRanges.of).", valueName: "range"))
     var critical: String?
 
     /// The ranges given, or when neither is, `fallback` (the layout file's).
     func thresholds(_ fallback: Thresholds?) throws(CheckError) -> Thresholds {
         if warning == nil && critical == nil, let fallback { return fallback }
-        return try Thresholds(warning: warning, critical: critical, unit: Part.rangeUnit,
-                              warningOption: "--\(Part.optionPrefix)-warning", criticalOption: "--\(Part.optionPrefix)-critical")
+        let ranges = Part.allRanges
+        return try Thresholds(warning: warning, critical: critical, unit: ranges.unit,
+                              warningOption: "--\(ranges.prefix)-warning", criticalOption: "--\(ranges.prefix)-critical")
     }
-}
-
-extension CheckVirusScan.Backlog: AllPart {
-    static let optionPrefix = "backlog"
-    static let rangeHelp = (part: "backlog", of: "(files)")
-    static let rangeUnit = ThresholdRange.Unit.plain
-}
-
-extension CheckVirusScan.Age: AllPart {
-    static let optionPrefix = "age"
-    static let rangeHelp = (part: "age", of: "(seconds)")
-    static let rangeUnit = ThresholdRange.Unit.seconds
-}
-
-extension CheckVirusScan.Wait: AllPart {
-    static let optionPrefix = "wait"
-    static let rangeHelp = (part: "wait", of: "(seconds)")
-    static let rangeUnit = ThresholdRange.Unit.seconds
-}
-
-extension CheckVirusScan.Infected: AllPart {
-    static let optionPrefix = "infected"
-    static let rangeHelp = (part: "infected", of: "(files)")
-    static let rangeUnit = ThresholdRange.Unit.plain
-}
-
-extension CheckVirusScan.Clamd: AllPart {
-    static let optionPrefix = "clamd"
-    static let rangeHelp = (part: "clamd", of: "for the queue length")
-    static let rangeUnit = ThresholdRange.Unit.plain
-
-    /// The longest-running scan's ranges in `all` (`--clamd-scan-warning`).
-    enum ScanPart: AllPart {
-        static let optionPrefix = "clamd-scan"
-        static let rangeHelp = (part: "clamd", of: "for the longest-running scan (seconds)")
-        static let rangeUnit = ThresholdRange.Unit.seconds
-    }
-}
-
-extension CheckVirusScan.Signatures: AllPart {
-    static let optionPrefix = "signatures"
-    static let rangeHelp = (part: "signatures", of: "for the daily database age (seconds)")
-    static let rangeUnit = ThresholdRange.Unit.seconds
 }

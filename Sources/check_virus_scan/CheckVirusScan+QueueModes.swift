@@ -28,37 +28,40 @@ extension CheckMode {
 }
 
 extension CheckVirusScan {
-    struct Backlog: ProbeMode {
+    struct Backlog: ProbeMode, AllPart {
         static let configuration = CommandConfiguration(
             abstract: "Files waiting in the selected queues together, tested against -w/-c.")
+        static let allRanges = AllRanges(prefix: "backlog", part: "backlog", of: "(files)", unit: .plain)
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var listing: ListingOptions
         var listTop: Int { listing.top }
 
-        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
             _ = try readings.queueReadings()  // the walk's errors (layout, --queue) come before a bad range
-            return BacklogProbe(thresholds: try thresholds.thresholds(.plain, configured: readings.layout().thresholds?.backlog), topN: listing.top)
+            return CheckProbe.backlog(thresholds: try thresholds.thresholds(.plain, configured: readings.layout().thresholds?.backlog), topN: listing.top)
         }
     }
 
-    struct Age: ProbeMode {
+    struct Age: ProbeMode, AllPart {
         static let configuration = CommandConfiguration(
             abstract: "Age in seconds of the oldest waiting file, tested against -w/-c (suffixes s, m, h, d).")
+        static let allRanges = AllRanges(prefix: "age", part: "age", of: "(seconds)", unit: .seconds)
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var listing: ListingOptions
         var listTop: Int { listing.top }
 
-        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
             _ = try readings.queueReadings()  // the walk's errors (layout, --queue) come before a bad range
-            return AgeProbe(thresholds: try thresholds.thresholds(.seconds, configured: readings.layout().thresholds?.age), topN: listing.top)
+            return CheckProbe.age(thresholds: try thresholds.thresholds(.seconds, configured: readings.layout().thresholds?.age), topN: listing.top)
         }
     }
 
-    struct Wait: ProbeMode {
+    struct Wait: ProbeMode, AllPart {
         static let configuration = CommandConfiguration(
             abstract: "A percentile of the wait of the files processed within --window, tested against -w/-c (seconds).")
+        static let allRanges = AllRanges(prefix: "wait", part: "wait", of: "(seconds)", unit: .seconds)
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var listing: ListingOptions
@@ -67,12 +70,12 @@ extension CheckVirusScan {
         @Option(name: .long, help: ArgumentHelp("How far back processed files count (default: the layout file's thresholds.wait.window, else 10m).", valueName: "duration"))
         var window: String?
 
-        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
             let configured = try readings.layout().thresholds
             let ranges = try thresholds.thresholds(.seconds, configured: configured?.wait)
             let span = try Self.parseWindow(window) ?? configured?.waitWindow ?? 600
             let percentile = try Self.checkPercentile(self.percentile ?? configured?.waitPercentile ?? 90)
-            return WaitProbe(window: span, percentile: percentile, thresholds: ranges, topN: listing.top)
+            return CheckProbe.wait(window: span, percentile: percentile, thresholds: ranges, topN: listing.top)
         }
     }
 
@@ -85,15 +88,16 @@ extension CheckVirusScan {
         var window: String?
         var listTop: Int { listing.top }
 
-        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
             let given = try Self.parseWindow(window)  // before the layout: a bad --window is the first error
-            return StuckProbe(window: try given ?? readings.layout().thresholds?.stuckWindow ?? 1800, topN: listing.top)
+            return CheckProbe.stuck(window: try given ?? readings.layout().thresholds?.stuckWindow ?? 1800, topN: listing.top)
         }
     }
 
-    struct Infected: ProbeMode {
+    struct Infected: ProbeMode, AllPart {
         static let configuration = CommandConfiguration(
             abstract: "Files quarantined within --window, tested against -w/-c; listed in the long output.")
+        static let allRanges = AllRanges(prefix: "infected", part: "infected", of: "(files)", unit: .plain)
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var listing: ListingOptions
@@ -102,11 +106,11 @@ extension CheckVirusScan {
         @Option(name: .long, help: ArgumentHelp("WARNING when one signature quarantined at least COUNT distinct files in the window, CRITICAL at CRIT (default twice COUNT); the message names the signature and the ignore-signature command.", valueName: "count[:crit]"))
         var storm: String?
 
-        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
             let given = try Self.parseWindow(window)  // before the layout: a bad --window is the first error
             let stormThresholds = try storm.map { text throws(CheckError) in try StormThresholds(parsing: text) }
             let configured = try readings.layout().thresholds
-            return InfectedProbe(window: given ?? configured?.infectedWindow ?? 86400, thresholds: try thresholds.thresholds(.plain, configured: configured?.infected),
+            return CheckProbe.infected(window: given ?? configured?.infectedWindow ?? 86400, thresholds: try thresholds.thresholds(.plain, configured: configured?.infected),
                                  topN: listing.top, storm: stormThresholds, ignoreOptions: common.ignoreOptions)
         }
     }

@@ -18,10 +18,10 @@ extension CheckVirusScan {
         @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Critical range for the time since the last completed pass.", valueName: "range"))
         var staleCritical: String?
 
-        func probe(_ readings: PipelineReadings) throws -> any CheckProbe {
+        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
             let running = try thresholds.thresholds(.seconds)
             let staleRanges = try Thresholds(warning: stale, critical: staleCritical, unit: .seconds, warningOption: "--stale", criticalOption: "--stale-critical")
-            return RescanProbe(running: running, stale: staleRanges, lockPath: lock, statePath: stateFile)
+            return CheckProbe.rescan(running: running, stale: staleRanges, lockPath: lock, statePath: stateFile)
         }
     }
 }

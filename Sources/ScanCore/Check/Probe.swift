@@ -3,19 +3,24 @@
 /// to the mode's pure evaluator. A mode run alone runs one probe; `all` and the status page run
 /// several over one set of readings, so each queue is walked and the journal read once per run.
 ///
-/// A probe is built from the mode's options (thresholds parsed, defaults applied) before it runs:
-/// bad options are errors before anything is read.
-public protocol CheckProbe {
+/// Each mode's probe is a static function next to its evaluator (`CheckProbe.backlog(…)` in
+/// `BacklogCheck.swift`), built from the mode's options (thresholds parsed, defaults applied)
+/// before it runs: bad options are errors before anything is read.
+public struct CheckProbe {
     /// The mode's name: `all`'s part and the status page's row (`backlog`, `clamd`, `probe`, …).
-    var mode: String { get }
+    public let mode: String
     /// How far back it reads processed files (0: it reads none). A run of several probes reads
     /// the history once, for the longest window.
-    var historyWindow: Double { get }
-    func run(_ readings: PipelineReadings) throws -> CheckReport
-}
+    public let historyWindow: Double
+    private let body: (PipelineReadings) throws -> CheckReport
 
-extension CheckProbe {
-    public var historyWindow: Double { 0 }
+    public init(mode: String, historyWindow: Double = 0, _ body: @escaping (PipelineReadings) throws -> CheckReport) {
+        self.mode = mode
+        self.historyWindow = historyWindow
+        self.body = body
+    }
+
+    public func run(_ readings: PipelineReadings) throws -> CheckReport { try body(readings) }
 }
 
 /// The clamd daemons a run talks to: the pool, a client each (with the run's time limits), and
@@ -106,19 +111,19 @@ public final class PipelineReadings {
     }
 
     /// Runs one probe: its history is read for its own window.
-    public func run(_ probe: any CheckProbe) throws -> CheckReport {
+    public func run(_ probe: CheckProbe) throws -> CheckReport {
         try probe.run(self)
     }
 
     /// Runs `probes` in order over these readings (the history read once, for the longest window).
-    public func run(_ probes: [any CheckProbe]) throws -> [(mode: String, report: CheckReport)] {
+    public func run(_ probes: [CheckProbe]) throws -> [(mode: String, report: CheckReport)] {
         sharedWindow = probes.map(\.historyWindow).max() ?? 0
         return try probes.map { ($0.mode, try $0.run(self)) }
     }
 
     /// Runs `probes` in order, each one's report or error (the status page: one part failing does
     /// not stop the others).
-    public func runEach(_ probes: [any CheckProbe]) -> [(mode: String, result: Result<CheckReport, any Error>)] {
+    public func runEach(_ probes: [CheckProbe]) -> [(mode: String, result: Result<CheckReport, any Error>)] {
         sharedWindow = probes.map(\.historyWindow).max() ?? 0
         return probes.map { probe in (probe.mode, Result { try probe.run(self) }) }
     }
@@ -208,6 +213,17 @@ public final class PipelineReadings {
         }
         observationsValue = observations
         return observations
+    }
+
+    /// Every daemon's VERSION (a pool's all at once).
+    public func clamdVersions() throws -> [Result<ClamdVersion, ClamdError>] {
+        let targets = try clamd()
+        if targets.clients.count > 1 {
+            phase("asking \(targets.clients.count) clamd for VERSION at once")
+            return ClamdPool.concurrently(targets.clients) { client in Result { () throws(ClamdError) in try client.version() } }
+        }
+        phase("asking clamd \(targets.clients[0].endpoint) for VERSION")
+        return [Result { () throws(ClamdError) in try targets.clients[0].version() }]
     }
 
     /// The signature database headers in ``databaseDirectory``.

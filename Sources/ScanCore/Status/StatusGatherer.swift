@@ -42,13 +42,13 @@ public struct StatusSources: Sendable {
 /// every queue). Blocking (directory walks, clamd round trips): run it off the cooperative pool.
 public enum StatusGatherer {
     /// Each queue's parts, in the page's order.
-    static func queueProbes(_ thresholds: PipelineThresholds) -> [any CheckProbe] {
+    static func queueProbes(_ thresholds: PipelineThresholds) -> [CheckProbe] {
         [
-            BacklogProbe(thresholds: thresholds.backlog, topN: 0),
-            AgeProbe(thresholds: thresholds.age, topN: 0),
-            WaitProbe(window: thresholds.waitWindow, percentile: thresholds.waitPercentile, thresholds: thresholds.wait, topN: 0),
-            StuckProbe(window: thresholds.stuckWindow, topN: 0),
-            InfectedProbe(window: thresholds.infectedWindow, thresholds: thresholds.infected, topN: 5),
+            CheckProbe.backlog(thresholds: thresholds.backlog, topN: 0),
+            CheckProbe.age(thresholds: thresholds.age, topN: 0),
+            CheckProbe.wait(window: thresholds.waitWindow, percentile: thresholds.waitPercentile, thresholds: thresholds.wait, topN: 0),
+            CheckProbe.stuck(window: thresholds.stuckWindow, topN: 0),
+            CheckProbe.infected(window: thresholds.infectedWindow, thresholds: thresholds.infected, topN: 5),
         ]
     }
 
@@ -88,7 +88,7 @@ public enum StatusGatherer {
                                         listTop: 0, threads: sources.threads)
         var services: [StatusPart] = []
         if let clamd {
-            let signatures = SignaturesProbe(thresholds: thresholds.signatures, reuseObservations: true)
+            let signatures = CheckProbe.signatures(thresholds: thresholds.signatures, reuseObservations: true)
             if clamd.clients.count > 1 {
                 // A pool: one clamd row per daemon (asked at once), then the signatures judged
                 // over the pool (down daemons against all of them, version skew).
@@ -99,13 +99,13 @@ public enum StatusGatherer {
                                                runbook: runbook.restartClamd(clamd.pool.endpoints[index])))
                 }
             } else {
-                services.append(part(ClamdProbe(thresholds: thresholds.clamd, scanThresholds: thresholds.clamdScan), readings, runbook: runbook.restartClamd()))
+                services.append(part(CheckProbe.clamd(thresholds: thresholds.clamd, scanThresholds: thresholds.clamdScan), readings, runbook: runbook.restartClamd()))
             }
             services.append(part(signatures, readings, runbook: runbook.signatures()))
         } else {
             services.append(StatusPart(mode: "clamd", queue: nil, missing: sources.clamdPool.isEmpty ? "no clamd endpoint configured" : "the clamd endpoints do not make a pool"))
         }
-        services.append(part(RescanProbe(running: thresholds.rescanRunning, stale: thresholds.rescanStale, lockPath: sources.rescanLock, unusedIsOK: true),
+        services.append(part(CheckProbe.rescan(running: thresholds.rescanRunning, stale: thresholds.rescanStale, lockPath: sources.rescanLock, unusedIsOK: true),
                              readings, runbook: runbook.rescan()))
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return PipelineStatus(generated: now, thresholds: sources.layout.thresholds == nil ? "built-in (recommended)" : "layout file",
@@ -113,7 +113,7 @@ public enum StatusGatherer {
     }
 
     /// A service's row: its probe's report, or why it could not be judged.
-    static func part(_ probe: any CheckProbe, _ readings: PipelineReadings, runbook: RunbookStep) -> StatusPart {
+    static func part(_ probe: CheckProbe, _ readings: PipelineReadings, runbook: RunbookStep) -> StatusPart {
         StatusPart(mode: probe.mode, queue: nil, result: Result { try readings.run(probe) }, runbook: runbook)
     }
 

@@ -33,12 +33,12 @@ import Testing
                                 phase: { counts.phases.append($0) })
     }
 
-    static var queueProbes: [any CheckProbe] { [
-        BacklogProbe(thresholds: try! Thresholds(warning: "1", critical: "5", unit: .plain), topN: 0),
-        AgeProbe(thresholds: try! Thresholds(warning: "900", critical: "3600", unit: .seconds), topN: 0),
-        WaitProbe(window: 600, percentile: 90, thresholds: .none, topN: 0),
-        StuckProbe(window: 1800, topN: 0),
-        InfectedProbe(window: 86400, thresholds: .none, topN: 0),
+    static var queueProbes: [CheckProbe] { [
+        CheckProbe.backlog(thresholds: try! Thresholds(warning: "1", critical: "5", unit: .plain), topN: 0),
+        CheckProbe.age(thresholds: try! Thresholds(warning: "900", critical: "3600", unit: .seconds), topN: 0),
+        CheckProbe.wait(window: 600, percentile: 90, thresholds: .none, topN: 0),
+        CheckProbe.stuck(window: 1800, topN: 0),
+        CheckProbe.infected(window: 86400, thresholds: .none, topN: 0),
     ] }
 
     @Test func fiveQueueProbesWalkEachQueueAndReadTheJournalOnce() throws {
@@ -60,8 +60,8 @@ import Testing
         let tree = try Self.tree()
         let counts = Counts()
         let readings = Self.readings(tree, counts)
-        let wait = try readings.run(WaitProbe(window: 600, percentile: 90, thresholds: .none, topN: 0))
-        let infected = try readings.run(InfectedProbe(window: 86400, thresholds: .none, topN: 0))
+        let wait = try readings.run(CheckProbe.wait(window: 600, percentile: 90, thresholds: .none, topN: 0))
+        let infected = try readings.run(CheckProbe.infected(window: 86400, thresholds: .none, topN: 0))
         #expect(wait.state == .ok && infected.state == .ok)
         // Two reads of the history: one probe, one read, each of its own window and outcomes.
         #expect(counts.phases.filter { $0.hasPrefix("reading the scan journal") }.count == 2)
@@ -71,7 +71,7 @@ import Testing
 
     @Test func aFailingProbeStopsRunButNotRunEach() throws {
         let tree = try Self.tree()
-        let probes: [any CheckProbe] = [BacklogProbe(thresholds: .none, topN: 0), EICARProbe(), AgeProbe(thresholds: .none, topN: 0)]
+        let probes: [CheckProbe] = [CheckProbe.backlog(thresholds: .none, topN: 0), CheckProbe.eicar(), CheckProbe.age(thresholds: .none, topN: 0)]
         #expect(throws: ClamdError.self) { try Self.readings(tree, Counts()).run(probes) }
         let each = Self.readings(tree, Counts()).runEach(probes)
         #expect(each.map(\.mode) == ["backlog", "probe", "age"])

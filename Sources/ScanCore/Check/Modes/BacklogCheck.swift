@@ -65,35 +65,19 @@ public enum AgeCheck {
     }
 }
 
-/// The `backlog` probe: the selected queues walked, judged by ``BacklogCheck``.
-public struct BacklogProbe: CheckProbe {
-    public let mode = "backlog"
-    public var thresholds: Thresholds
-    /// How many of the oldest files the long output lists.
-    public var topN: Int
-
-    public init(thresholds: Thresholds, topN: Int) {
-        self.thresholds = thresholds
-        self.topN = topN
+extension CheckProbe {
+    /// `backlog`: the selected queues walked, judged by ``BacklogCheck``; `topN` of the oldest
+    /// files listed.
+    public static func backlog(thresholds: Thresholds, topN: Int) -> CheckProbe {
+        CheckProbe(mode: "backlog") { readings in
+            BacklogCheck.evaluate(try readings.queueReadings(), thresholds: thresholds, verbosity: readings.verbosity, topN: topN)
+        }
     }
 
-    public func run(_ readings: PipelineReadings) throws -> CheckReport {
-        BacklogCheck.evaluate(try readings.queueReadings(), thresholds: thresholds, verbosity: readings.verbosity, topN: topN)
-    }
-}
-
-/// The `age` probe: the selected queues walked, judged by ``AgeCheck``.
-public struct AgeProbe: CheckProbe {
-    public let mode = "age"
-    public var thresholds: Thresholds
-    public var topN: Int
-
-    public init(thresholds: Thresholds, topN: Int) {
-        self.thresholds = thresholds
-        self.topN = topN
-    }
-
-    public func run(_ readings: PipelineReadings) throws -> CheckReport {
-        AgeCheck.evaluate(try readings.queueReadings(), thresholds: thresholds, verbosity: readings.verbosity, topN: topN)
+    /// `age`: the selected queues walked, judged by ``AgeCheck``.
+    public static func age(thresholds: Thresholds, topN: Int) -> CheckProbe {
+        CheckProbe(mode: "age") { readings in
+            AgeCheck.evaluate(try readings.queueReadings(), thresholds: thresholds, verbosity: readings.verbosity, topN: topN)
+        }
     }
 }

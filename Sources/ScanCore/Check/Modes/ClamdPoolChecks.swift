@@ -180,136 +180,101 @@ extension SignaturesCheck {
     }
 }
 
-/// The `clamd` probe: every daemon observed (``PipelineReadings/clamdObservations(configuration:)``),
-/// judged by ``ClamdCheck`` (one daemon) or ``ClamdPoolCheck`` (a pool).
-public struct ClamdProbe: CheckProbe {
-    public let mode = "clamd"
-    /// The queue length's ranges.
-    public var thresholds: Thresholds
-    /// The longest-running scan's ranges (seconds).
-    public var scanThresholds: Thresholds
-    /// clamd.conf: its size limits and AlertExceedsMax.
-    public var configuration: ClamdConfigurationReading
-    /// A single daemon whose endpoint cannot be used is the plugin's error (thrown: UNKNOWN on its
-    /// own line) rather than a finding (the mode run alone; `all` reports it as the part's).
-    public var strict: Bool
-
-    public init(thresholds: Thresholds, scanThresholds: Thresholds, configuration: ClamdConfigurationReading = .notRead, strict: Bool = false) {
-        self.thresholds = thresholds
-        self.scanThresholds = scanThresholds
-        self.configuration = configuration
-        self.strict = strict
-    }
-
-    public func run(_ readings: PipelineReadings) throws -> CheckReport {
-        let targets = try readings.clamd()
-        let observations = try readings.clamdObservations(configuration: configuration)
-        if targets.clients.count > 1 {
-            return ClamdPoolCheck.evaluate(observations, labels: targets.pool.labels, minUp: targets.minUp, thresholds: thresholds,
-                                           scanThresholds: scanThresholds, configuration: configuration)
-        }
-        if strict, case .failure(let error) = observations[0].ping, error.isArgumentError { throw error }
-        return ClamdCheck.evaluate(observations[0], thresholds: thresholds, scanThresholds: scanThresholds)
-    }
-}
-
-/// The `probe` probe: the EICAR test string scanned through every daemon (in memory, INSTREAM),
-/// judged by ``ProbeCheck`` or ``ProbePoolCheck``.
-public struct EICARProbe: CheckProbe {
-    public let mode = "probe"
-    /// As ``ClamdProbe/strict``.
-    public var strict: Bool
-
-    public init(strict: Bool = false) { self.strict = strict }
-
-    public func run(_ readings: PipelineReadings) throws -> CheckReport {
-        let targets = try readings.clamd()
-        if targets.clients.count > 1 {
-            readings.phase("scanning the EICAR test string through \(targets.clients.count) clamd at once")
-            let outcomes = ClamdPool.concurrently(targets.clients) { client in measured { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) } }
-            let names = targets.names
-            let labels = targets.pool.labels
-            return ProbePoolCheck.evaluate(outcomes.indices.map { (names[$0], labels[$0], outcomes[$0]) }, minUp: targets.minUp)
-        }
-        let client = targets.clients[0]
-        let name = client.endpoint.description
-        readings.phase("scanning the EICAR test string through clamd \(name)")
-        let outcome = measured { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) }
-        if strict, case .failure(let error) = outcome, error.isArgumentError { throw error }
-        return ProbeCheck.evaluate(endpoint: name, outcome: outcome)
-    }
-}
-
-/// The `signatures` probe: the database headers on disk, what each daemon has loaded (VERSION),
-/// and with `upstream` what ClamAV publishes, judged by ``SignaturesCheck``.
-public struct SignaturesProbe: CheckProbe {
-    public let mode = "signatures"
-    /// The daily database's age ranges (seconds).
-    public var thresholds: Thresholds
-    public var maxBehind: Int
-    public var minSignatures: Int
-    /// Ask the daemons which database they have loaded.
-    public var askClamd: Bool
-    /// Take the loaded versions from the daemons' observations (the `clamd` probe's round trip)
-    /// instead of asking VERSION again (the status page).
-    public var reuseObservations: Bool
-    /// The resolver for the published versions (DNS TXT `current.cvd.clamav.net`); nil: not asked.
-    public var upstream: (() throws -> DNSTXTClient)?
-
-    public init(thresholds: Thresholds, maxBehind: Int = 2, minSignatures: Int = SignaturesCheck.defaultMinimumSignatures, askClamd: Bool = true,
-                reuseObservations: Bool = false, upstream: (() throws -> DNSTXTClient)? = nil) {
-        self.thresholds = thresholds
-        self.maxBehind = maxBehind
-        self.minSignatures = minSignatures
-        self.askClamd = askClamd
-        self.reuseObservations = reuseObservations
-        self.upstream = upstream
-    }
-
-    public func run(_ readings: PipelineReadings) throws -> CheckReport {
-        var observation = SignaturesObservation(directory: readings.databaseDirectory, inventory: readings.signatureInventory())
-        var pool: (loaded: [(endpoint: String, label: String, version: Result<ClamdVersion, ClamdError>)], minUp: Int)?
-        if askClamd {
+extension CheckProbe {
+    /// `clamd`: every daemon observed (``PipelineReadings/clamdObservations(configuration:)``),
+    /// judged by ``ClamdCheck`` (one daemon) or ``ClamdPoolCheck`` (a pool): `thresholds` for the
+    /// queue length, `scanThresholds` for the longest-running scan, `configuration` clamd.conf's
+    /// size limits. `strict`: a single daemon whose endpoint cannot be used is the plugin's error
+    /// (thrown: UNKNOWN on its own line; the mode run alone) rather than a finding (`all`).
+    public static func clamd(thresholds: Thresholds, scanThresholds: Thresholds, configuration: ClamdConfigurationReading = .notRead,
+                             strict: Bool = false) -> CheckProbe {
+        CheckProbe(mode: "clamd") { readings in
             let targets = try readings.clamd()
-            let versions: [Result<ClamdVersion, ClamdError>]
-            if reuseObservations {
-                versions = try readings.clamdObservations().map { observation in
-                    switch (observation.ping, observation.version) {
-                    case (.failure(let error), _): .failure(error)
-                    case (_, let reply?): reply
-                    default: .failure(ClamdError(.commandFailed, "VERSION not asked"))
-                    }
-                }
-            } else if targets.clients.count > 1 {
-                readings.phase("asking \(targets.clients.count) clamd for VERSION at once")
-                versions = ClamdPool.concurrently(targets.clients) { client in Result { () throws(ClamdError) in try client.version() } }
-            } else {
-                readings.phase("asking clamd \(targets.clients[0].endpoint) for VERSION")
-                versions = [Result { () throws(ClamdError) in try targets.clients[0].version() }]
-            }
+            let observations = try readings.clamdObservations(configuration: configuration)
             if targets.clients.count > 1 {
+                return ClamdPoolCheck.evaluate(observations, labels: targets.pool.labels, minUp: targets.minUp, thresholds: thresholds,
+                                               scanThresholds: scanThresholds, configuration: configuration)
+            }
+            if strict, case .failure(let error) = observations[0].ping, error.isArgumentError { throw error }
+            return ClamdCheck.evaluate(observations[0], thresholds: thresholds, scanThresholds: scanThresholds)
+        }
+    }
+
+    /// `probe`: the EICAR test string scanned through every daemon (in memory, INSTREAM), judged
+    /// by ``ProbeCheck`` or ``ProbePoolCheck``; `strict` as for ``clamd(thresholds:scanThresholds:configuration:strict:)``.
+    public static func eicar(strict: Bool = false) -> CheckProbe {
+        CheckProbe(mode: "probe") { readings in
+            let targets = try readings.clamd()
+            if targets.clients.count > 1 {
+                readings.phase("scanning the EICAR test string through \(targets.clients.count) clamd at once")
+                let outcomes = ClamdPool.concurrently(targets.clients) { client in measured { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) } }
                 let names = targets.names
                 let labels = targets.pool.labels
-                pool = (versions.indices.map { (names[$0], labels[$0], versions[$0]) }, targets.minUp)
-            } else {
-                observation.loaded = versions[0]
+                return ProbePoolCheck.evaluate(outcomes.indices.map { (names[$0], labels[$0], outcomes[$0]) }, minUp: targets.minUp)
             }
+            let client = targets.clients[0]
+            let name = client.endpoint.description
+            readings.phase("scanning the EICAR test string through clamd \(name)")
+            let outcome = measured { () throws(ClamdError) in try client.scanInstream(bytes: ProbeSample.eicar) }
+            if strict, case .failure(let error) = outcome, error.isArgumentError { throw error }
+            return ProbeCheck.evaluate(endpoint: name, outcome: outcome)
         }
-        if let upstream {
-            let dns = try upstream()
-            readings.phase("looking up \(ClamAVPublishedVersions.recordName) TXT at \(dns.server)")
-            observation.upstream = Result { () throws(DNSError) -> ClamAVPublishedVersions in
-                let records = try dns.txt(ClamAVPublishedVersions.recordName)
-                guard let versions = records.lazy.compactMap(ClamAVPublishedVersions.init(txt:)).first else {
-                    throw DNSError(.malformed, "\(ClamAVPublishedVersions.recordName) TXT '\(records.joined(separator: " "))' is not ENGINE:MAIN:DAILY:…")
+    }
+
+    /// `signatures`: the database headers on disk, what each daemon has loaded (VERSION, unless
+    /// not `askClamd`; with `reuseObservations` taken from the `clamd` probe's round trip instead,
+    /// as the status page does), and with `upstream` what ClamAV publishes (DNS TXT
+    /// `current.cvd.clamav.net`), judged by ``SignaturesCheck``.
+    public static func signatures(thresholds: Thresholds, maxBehind: Int = 2, minSignatures: Int = SignaturesCheck.defaultMinimumSignatures,
+                                  askClamd: Bool = true, reuseObservations: Bool = false, upstream: (() throws -> DNSTXTClient)? = nil) -> CheckProbe {
+        CheckProbe(mode: "signatures") { readings in
+            var observation = SignaturesObservation(directory: readings.databaseDirectory, inventory: readings.signatureInventory())
+            var pool: (loaded: [(endpoint: String, label: String, version: Result<ClamdVersion, ClamdError>)], minUp: Int)?
+            if askClamd {
+                let targets = try readings.clamd()
+                let versions = reuseObservations ? try readings.clamdObservations().map(\.loadedVersion) : try readings.clamdVersions()
+                if targets.clients.count > 1 {
+                    let names = targets.names
+                    let labels = targets.pool.labels
+                    pool = (versions.indices.map { (names[$0], labels[$0], versions[$0]) }, targets.minUp)
+                } else {
+                    observation.loaded = versions[0]
                 }
-                return versions
             }
+            if let upstream {
+                let dns = try upstream()
+                readings.phase("looking up \(ClamAVPublishedVersions.recordName) TXT at \(dns.server)")
+                observation.upstream = ClamAVPublishedVersions.lookUp(dns)
+            }
+            if let pool {
+                return SignaturesCheck.evaluatePool(observation, loaded: pool.loaded, minUp: pool.minUp, now: readings.now, thresholds: thresholds,
+                                                    maxBehind: maxBehind, minSignatures: minSignatures)
+            }
+            return SignaturesCheck.evaluate(observation, now: readings.now, thresholds: thresholds, maxBehind: maxBehind, minSignatures: minSignatures)
         }
-        if let pool {
-            return SignaturesCheck.evaluatePool(observation, loaded: pool.loaded, minUp: pool.minUp, now: readings.now, thresholds: thresholds,
-                                                maxBehind: maxBehind, minSignatures: minSignatures)
+    }
+}
+
+extension ClamdObservation {
+    /// The database version the daemon reported, or why there is none (PING failed: that error).
+    public var loadedVersion: Result<ClamdVersion, ClamdError> {
+        switch (ping, version) {
+        case (.failure(let error), _): .failure(error)
+        case (_, let reply?): reply
+        default: .failure(ClamdError(.commandFailed, "VERSION not asked"))
         }
-        return SignaturesCheck.evaluate(observation, now: readings.now, thresholds: thresholds, maxBehind: maxBehind, minSignatures: minSignatures)
+    }
+}
+
+extension ClamAVPublishedVersions {
+    /// The published versions: `dns`'s TXT lookup of ``recordName``, parsed.
+    public static func lookUp(_ dns: DNSTXTClient) -> Result<ClamAVPublishedVersions, DNSError> {
+        Result { () throws(DNSError) -> ClamAVPublishedVersions in
+            let records = try dns.txt(recordName)
+            guard let versions = records.lazy.compactMap(ClamAVPublishedVersions.init(txt:)).first else {
+                throw DNSError(.malformed, "\(recordName) TXT '\(records.joined(separator: " "))' is not ENGINE:MAIN:DAILY:…")
+            }
+            return versions
+        }
     }
 }

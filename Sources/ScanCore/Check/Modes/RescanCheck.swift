@@ -93,46 +93,29 @@ public enum RescanCheck {
     }
 }
 
-/// The `rescan` probe: the state file (validated) and who holds the rescan lock, judged by
-/// ``RescanCheck``.
-public struct RescanProbe: CheckProbe {
-    public let mode = "rescan"
-    /// The running pass's age ranges (seconds).
-    public var running: Thresholds
-    /// The ranges for the time since the last completed pass.
-    public var stale: Thresholds
-    public var lockPath: String
-    /// The state file; nil: the layout's (`<state dir>/rescan-state.json`).
-    public var statePath: String?
-    /// With no state file and no lock file: an OK "not in use here" (the status page) instead of
-    /// judging a rescan that never ran.
-    public var unusedIsOK: Bool
-
-    public init(running: Thresholds, stale: Thresholds, lockPath: String, statePath: String? = nil, unusedIsOK: Bool = false) {
-        self.running = running
-        self.stale = stale
-        self.lockPath = lockPath
-        self.statePath = statePath
-        self.unusedIsOK = unusedIsOK
-    }
-
-    public func run(_ readings: PipelineReadings) throws -> CheckReport {
-        let path = try statePath ?? readings.layout().rescanStatePath
-        readings.phase("reading the rescan state file \(path)")
-        let state = try RescanState.load(path: path)
-        readings.phase("looking for the holder of \(lockPath)")
-        let holders = try LockProbe.holders(of: lockPath)
-        if unusedIsOK && state == nil && holders == nil {
-            return CheckReport(results: [CheckResult(.ok, "rescan-clean not in use here (no state file at \(path))")])
+extension CheckProbe {
+    /// `rescan`: the state file (validated; `statePath` nil: the layout's) and who holds the rescan
+    /// lock, judged by ``RescanCheck`` with `running` for the running pass's age and `stale` for
+    /// the time since the last completed one. `unusedIsOK`: with no state file and no lock file, an
+    /// OK "not in use here" (the status page) instead of judging a rescan that never ran.
+    public static func rescan(running: Thresholds, stale: Thresholds, lockPath: String, statePath: String? = nil, unusedIsOK: Bool = false) -> CheckProbe {
+        CheckProbe(mode: "rescan") { readings in
+            let path = try statePath ?? readings.layout().rescanStatePath
+            readings.phase("reading the rescan state file \(path)")
+            let state = try RescanState.load(path: path)
+            readings.phase("looking for the holder of \(lockPath)")
+            let holders = try LockProbe.holders(of: lockPath)
+            if unusedIsOK && state == nil && holders == nil {
+                return CheckReport(results: [CheckResult(.ok, "rescan-clean not in use here (no state file at \(path))")])
+            }
+            var problems: [String] = []
+            if state != nil, case .progress(let progress)? = try? RescanStateStore(path: path).load() {
+                readings.phase("validating the rescan state file \(path)")
+                let infected = Dictionary(((try? readings.layout().queues) ?? []).map { ($0.name, $0.infected) }, uniquingKeysWith: { a, _ in a })
+                problems = RescanStateValidation.problems(progress) + RescanStateValidation.checkpointProblems(progress, infected: { infected[$0.queue] })
+            }
+            let observation = RescanObservation(statePath: path, state: state, lockPath: lockPath, holders: holders, problems: problems)
+            return RescanCheck.evaluate(observation, now: readings.now, running: running, stale: stale)
         }
-        var problems: [String] = []
-        if state != nil, case .progress(let progress)? = try? RescanStateStore(path: path).load() {
-            readings.phase("validating the rescan state file \(path)")
-            let infected = Dictionary(((try? readings.layout().queues) ?? []).map { ($0.name, $0.infected) }, uniquingKeysWith: { a, _ in a })
-            problems = RescanStateValidation.problems(progress)
-                + RescanStateValidation.checkpointProblems(progress, infected: { infected[$0.queue] })
-        }
-        let observation = RescanObservation(statePath: path, state: state, lockPath: lockPath, holders: holders, problems: problems)
-        return RescanCheck.evaluate(observation, now: readings.now, running: running, stale: stale)
     }
 }

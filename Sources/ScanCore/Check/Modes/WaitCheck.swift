@@ -183,74 +183,32 @@ extension ProcessingHistory {
     }
 }
 
-/// The `wait` probe: what was processed within `window`, judged by ``WaitCheck``.
-public struct WaitProbe: CheckProbe {
-    public let mode = "wait"
-    public var window: Double
-    public var percentile: Double
-    public var thresholds: Thresholds
-    public var topN: Int
-
-    public init(window: Double, percentile: Double, thresholds: Thresholds, topN: Int) {
-        self.window = window
-        self.percentile = percentile
-        self.thresholds = thresholds
-        self.topN = topN
+extension CheckProbe {
+    /// `wait`: what was processed within `window`, judged by ``WaitCheck``.
+    public static func wait(window: Double, percentile: Double, thresholds: Thresholds, topN: Int) -> CheckProbe {
+        CheckProbe(mode: "wait", historyWindow: window) { readings in
+            WaitCheck.evaluate(try readings.history(window: window), window: window, percentile: percentile, thresholds: thresholds,
+                               verbosity: readings.verbosity, topN: topN)
+        }
     }
 
-    public var historyWindow: Double { window }
-
-    public func run(_ readings: PipelineReadings) throws -> CheckReport {
-        WaitCheck.evaluate(try readings.history(window: window), window: window, percentile: percentile, thresholds: thresholds,
-                           verbosity: readings.verbosity, topN: topN)
-    }
-}
-
-/// The `stuck` probe: the queues walked, what was processed within `window`, and the watchers'
-/// heartbeats, judged by ``StuckCheck``.
-public struct StuckProbe: CheckProbe {
-    public let mode = "stuck"
-    public var window: Double
-    public var topN: Int
-
-    public init(window: Double, topN: Int) {
-        self.window = window
-        self.topN = topN
+    /// `stuck`: the queues walked, what was processed within `window`, and the watchers'
+    /// heartbeats, judged by ``StuckCheck``.
+    public static func stuck(window: Double, topN: Int) -> CheckProbe {
+        CheckProbe(mode: "stuck", historyWindow: window) { readings in
+            let queues = try readings.queueReadings()
+            var report = StuckCheck.evaluate(queues, history: try readings.history(window: window), window: window, verbosity: readings.verbosity, topN: topN)
+            StuckCheck.evaluateWatchers(try readings.watchStates(), now: readings.now, into: &report)
+            return report
+        }
     }
 
-    public var historyWindow: Double { window }
-
-    public func run(_ readings: PipelineReadings) throws -> CheckReport {
-        let queues = try readings.queueReadings()
-        let history = try readings.history(window: window)
-        var report = StuckCheck.evaluate(queues, history: history, window: window, verbosity: readings.verbosity, topN: topN)
-        StuckCheck.evaluateWatchers(try readings.watchStates(), now: readings.now, into: &report)
-        return report
-    }
-}
-
-/// The `infected` probe: the files quarantined within `window`, judged by ``InfectedCheck``.
-public struct InfectedProbe: CheckProbe {
-    public let mode = "infected"
-    public var window: Double
-    public var thresholds: Thresholds
-    public var topN: Int
-    public var storm: StormThresholds?
-    /// What the advised `ignore-signature` command adds (`--database-dir DIR`, `--socket PATH`).
-    public var ignoreOptions: [String]
-
-    public init(window: Double, thresholds: Thresholds, topN: Int, storm: StormThresholds? = nil, ignoreOptions: [String] = []) {
-        self.window = window
-        self.thresholds = thresholds
-        self.topN = topN
-        self.storm = storm
-        self.ignoreOptions = ignoreOptions
-    }
-
-    public var historyWindow: Double { window }
-
-    public func run(_ readings: PipelineReadings) throws -> CheckReport {
-        InfectedCheck.evaluate(try readings.history(window: window, outcomes: [.infected]), window: window, thresholds: thresholds,
-                               verbosity: readings.verbosity, topN: topN, now: readings.now, storm: storm, ignoreOptions: ignoreOptions)
+    /// `infected`: the files quarantined within `window`, judged by ``InfectedCheck``;
+    /// `ignoreOptions` is what the advised `ignore-signature` command adds.
+    public static func infected(window: Double, thresholds: Thresholds, topN: Int, storm: StormThresholds? = nil, ignoreOptions: [String] = []) -> CheckProbe {
+        CheckProbe(mode: "infected", historyWindow: window) { readings in
+            InfectedCheck.evaluate(try readings.history(window: window, outcomes: [.infected]), window: window, thresholds: thresholds,
+                                   verbosity: readings.verbosity, topN: topN, now: readings.now, storm: storm, ignoreOptions: ignoreOptions)
+        }
     }
 }
