@@ -186,22 +186,26 @@ public final class ScanWorkerPool: Sendable {
     /// seconds, kills it first. Returns how it ended (`exit status 0`, `killed by signal 9`).
     @discardableResult
     private static func stop(_ worker: Worker, kill shouldKill: Bool) -> String {
-        close(worker.socket)
-        if shouldKill { kill(worker.pid, SIGKILL) }
+        _ = Sys.close(worker.socket, path: "scanning process \(worker.pid)")
+        if shouldKill { _ = Sys.kill(worker.pid, SIGKILL) }
         var status: Int32 = 0
         let deadline = MonotonicClock.now() + 5
         while true {
-            let result = waitpid(worker.pid, &status, shouldKill ? 0 : WNOHANG)
-            if result == worker.pid { break }
-            if result < 0 && errno != EINTR { return "not reaped: \(strerrorText(errno))" }
-            if result == 0 {
+            switch Sys.waitpid(worker.pid, shouldKill ? 0 : WNOHANG) {
+            case .failure(let failure):
+                return "not reaped: \(strerrorText(failure.errno.rawValue))"
+            case .success(let reaped) where reaped.pid == worker.pid:
+                status = reaped.status
+            case .success:
                 if MonotonicClock.now() >= deadline {
-                    kill(worker.pid, SIGKILL)
-                    _ = waitpid(worker.pid, &status, 0)
+                    _ = Sys.kill(worker.pid, SIGKILL)
+                    status = (try? Sys.waitpid(worker.pid).get().status) ?? status
                     break
                 }
                 usleep(2_000)
+                continue
             }
+            break
         }
         let signal = status & 0x7f
         if signal == 0 { return "exit status \((status >> 8) & 0xff)" }
