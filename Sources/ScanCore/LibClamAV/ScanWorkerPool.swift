@@ -1,3 +1,8 @@
+// System calls: the parent's side (close, kill, waitpid) goes through the seam (System/Process.swift).
+// The exception is the fork itself, and the socketpair and every call the child makes, which are C
+// (Sources/CClamAVWorker, `vsw_spawn`, `vsw_receive_reply`): after fork in a threaded process
+// only async-signal-safe calls may run until the child exits, and Swift code (runtime, allocation,
+// the seam's fault lock) is not that.
 import CClamAV
 import CClamAVWorker
 import Dispatch
