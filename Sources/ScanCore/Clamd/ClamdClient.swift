@@ -96,7 +96,7 @@ public struct ClamdClient: Sendable {
     /// INSTREAM: opens the file at `path` and streams it.
     public func scanInstream(path: String) throws(ClamdError) -> ScanVerdict {
         let fd = try Self.openForScan(path)
-        defer { close(fd) }
+        defer { _ = Sys.close(fd) }
         return try scanInstream(fileDescriptor: fd)
     }
 
@@ -113,7 +113,7 @@ public struct ClamdClient: Sendable {
     public func scanFildes(path: String) throws(ClamdError) -> ScanVerdict {
         guard endpoint.canPassFileDescriptors else { throw endpoint.fildesUnsupported() }
         let fd = try Self.openForScan(path)
-        defer { close(fd) }
+        defer { _ = Sys.close(fd) }
         return try scanFildes(fileDescriptor: fd)
     }
 

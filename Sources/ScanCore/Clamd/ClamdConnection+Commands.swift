@@ -94,12 +94,14 @@ extension ClamdConnection {
                                   usePread: inout Bool) throws(ClamdError) -> Int
     {
         while true {
-            let count = buffer.withUnsafeMutableBytes { raw in
-                usePread ? pread(fd, raw.baseAddress! + 4, length, off_t(offset)) : read(fd, raw.baseAddress! + 4, length)
+            let result = buffer.withUnsafeMutableBytes { raw in
+                usePread ? Sys.pread(fd, raw.baseAddress! + 4, length, Int64(offset)) : Sys.read(fd, raw.baseAddress! + 4, length)
             }
-            if count >= 0 { return count }
-            let code = errno
-            if code == EINTR { continue }
+            let code: Int32
+            switch result {
+            case .success(let count): return count
+            case .failure(let failure): code = failure.errno.rawValue
+            }
             if code == ESPIPE && usePread {
                 usePread = false
                 continue

@@ -3,11 +3,12 @@ import Glibc
 #endif
 import CScanSupport
 
-/// One connection to clamd: a non-blocking socket on which every call waits with `poll()` until
+/// One connection to clamd: a non-blocking ``Socket`` (System/Socket.swift) on which every call waits with `poll()` until
 /// a deadline, so nothing here can hang. Not thread-safe; ``ClamdClient`` opens one per call and
 /// ``ClamdSession`` guards its own with a lock.
 final class ClamdConnection {
-    let fd: Int32
+    /// The socket (System/Socket.swift: every call on it goes through the seam).
+    let socket: Socket
     let endpoint: ClamdEndpoint
     /// Bytes received after the last NUL-terminated reply (none, unless clamd sends unasked).
     private var pending: [UInt8] = []
@@ -19,12 +20,10 @@ final class ClamdConnection {
     /// The most a single reply may hold (STATS is the longest, a few KiB with many jobs).
     static let maximumReplyLength = 1 << 20
 
-    private init(fd: Int32, endpoint: ClamdEndpoint) {
-        self.fd = fd
+    private init(socket: Socket, endpoint: ClamdEndpoint) {
+        self.socket = socket
         self.endpoint = endpoint
     }
-
-    deinit { Glibc.close(fd) }
 
     // MARK: Connecting
 
@@ -52,19 +51,18 @@ final class ClamdConnection {
             raw.copyBytes(from: pathBytes)
             raw[pathBytes.count] = 0
         }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw ClamdError(.io, "cannot create a socket for clamd at \(endpoint): \(Errno(errno))", cause: Errno(errno)) }
-        let connection = ClamdConnection(fd: fd, endpoint: endpoint)
+        let socket: Socket
+        do throws(SystemError) {
+            socket = try Socket(domain: AF_UNIX, type: Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), peer: path)
+        } catch {
+            throw ClamdError(.io, "cannot create a socket for clamd at \(endpoint): \(error.errno)", cause: error.errno)
+        }
+        let connection = ClamdConnection(socket: socket, endpoint: endpoint)
         let length = socklen_t(MemoryLayout<sa_family_t>.size + pathBytes.count + 1)
         while true {
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, length) }
-            }
-            if result == 0 { return connection }
-            let code = errno
+            guard case .failure(let failure) = connection.socket.connect(to: address, length: length) else { return connection }
+            let code = failure.errno.rawValue
             switch code {
-            case EINTR:
-                continue
             case EAGAIN:
                 // The listen backlog is full: clamd is not accepting. Retry until the deadline.
                 if ContinuousClock.now >= deadline {
@@ -98,18 +96,14 @@ final class ClamdConnection {
         var entry: UnsafeMutablePointer<addrinfo>? = first
         while let current = entry {
             entry = current.pointee.ai_next
-            let fd = socket(
-                current.pointee.ai_family,
-                current.pointee.ai_socktype | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                current.pointee.ai_protocol)
-            guard fd >= 0 else { continue }
-            let connection = ClamdConnection(fd: fd, endpoint: endpoint)
-            var result = Glibc.connect(fd, current.pointee.ai_addr, current.pointee.ai_addrlen)
-            while result != 0 && errno == EINTR {
-                result = Glibc.connect(fd, current.pointee.ai_addr, current.pointee.ai_addrlen)
-            }
-            if result == 0 { return connection }
-            var code = errno
+            guard let socket = try? Socket(
+                domain: current.pointee.ai_family, type: current.pointee.ai_socktype | Int32(SOCK_NONBLOCK.rawValue),
+                protocol: current.pointee.ai_protocol, peer: "\(host):\(port)")
+            else { continue }
+            let connection = ClamdConnection(socket: socket, endpoint: endpoint)
+            guard case .failure(let failure) = connection.socket.connect(current.pointee.ai_addr, current.pointee.ai_addrlen)
+            else { return connection }
+            var code = failure.errno.rawValue
             if code == EINPROGRESS {
                 do throws(ClamdError) {
                     guard try connection.wait(for: Int16(POLLOUT), until: deadline) else {
@@ -121,9 +115,7 @@ final class ClamdConnection {
                     lastError = error
                     continue
                 }
-                var socketError: Int32 = 0
-                var size = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &socketError, &size)
+                let socketError = (try? connection.socket.pendingError().get()) ?? 0
                 if socketError == 0 { return connection }
                 code = socketError
             }
@@ -138,15 +130,17 @@ final class ClamdConnection {
     /// Hang-ups and errors count as ready: the call that follows reports them.
     func wait(for events: Int16, until deadline: ContinuousClock.Instant) throws(ClamdError) -> Bool {
         while true {
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            if remaining <= .zero { return false }
-            let (seconds, attoseconds) = remaining.components
-            let milliseconds = min(Int64(Int32.max), seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
-            var descriptor = pollfd(fd: fd, events: events, revents: 0)
-            let result = poll(&descriptor, 1, Int32(max(1, milliseconds)))
-            if result > 0 { return true }
-            if result < 0 && errno != EINTR {
-                throw ClamdError(.io, "waiting for clamd at \(endpoint) failed: \(Errno(errno))", cause: Errno(errno))
+            if ContinuousClock.now.duration(to: deadline) <= .zero { return false }
+            let result = socket.wait(for: events) {
+                let (seconds, attoseconds) = ContinuousClock.now.duration(to: deadline).components
+                let milliseconds = min(Int64(Int32.max), seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+                return Int32(max(1, milliseconds))
+            }
+            switch result {
+            case .success(true): return true
+            case .success(false): continue
+            case .failure(let failure):
+                throw ClamdError(.io, "waiting for clamd at \(endpoint) failed: \(failure.errno)", cause: failure.errno)
             }
         }
     }
@@ -159,15 +153,14 @@ final class ClamdConnection {
     {
         var offset = 0
         while offset < bytes.count {
-            let sent = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
-            if sent >= 0 {
+            let result = socket.send(UnsafeRawBufferPointer(rebasing: bytes[offset...]), flags: Int32(MSG_NOSIGNAL))
+            if case .success(let sent) = result {
                 offset += sent
                 continue
             }
-            let code = errno
+            guard case .failure(let failure) = result else { continue }
+            let code = failure.errno.rawValue
             switch code {
-            case EINTR:
-                continue
             case EAGAIN:
                 guard try wait(for: Int16(POLLOUT), until: deadline) else {
                     throw ClamdError(
@@ -193,14 +186,10 @@ final class ClamdConnection {
 
     /// Passes `descriptor` over the unix socket (SCM_RIGHTS) with a one-byte payload, as FILDES expects.
     func sendDescriptor(_ descriptor: Int32, until deadline: ContinuousClock.Instant, timeout: Duration) throws(ClamdError) {
-        var payload: UInt8 = 0
         while true {
-            let sent = vs_send_fd(fd, descriptor, &payload, 1)
-            if sent >= 0 { return }
-            let code = errno
+            guard case .failure(let failure) = socket.sendDescriptor(descriptor) else { return }
+            let code = failure.errno.rawValue
             switch code {
-            case EINTR:
-                continue
             case EAGAIN:
                 guard try wait(for: Int16(POLLOUT), until: deadline) else {
                     throw ClamdError(
@@ -234,16 +223,15 @@ final class ClamdConnection {
                     .malformedReply,
                     "clamd at \(endpoint) sent over \(Self.maximumReplyLength) bytes without ending its reply to \(command.rawValue): is this really clamd?")
             }
-            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if count > 0 {
+            let received = chunk.withUnsafeMutableBytes { socket.receive(into: $0) }
+            if case .success(let count) = received {
+                if count == 0 { throw closed(during: command, received: pending) }
                 pending.append(contentsOf: chunk[..<count])
                 continue
             }
-            if count == 0 { throw closed(during: command, received: pending) }
-            let code = errno
+            guard case .failure(let failure) = received else { continue }
+            let code = failure.errno.rawValue
             switch code {
-            case EINTR:
-                continue
             case EAGAIN:
                 guard try wait(for: Int16(POLLIN), until: deadline) else {
                     throw ClamdError(

@@ -89,7 +89,7 @@ public final class ClamdSession: Sendable {
     /// INSTREAM of the file at `path` inside the session.
     public func scanInstream(path: String) throws(ClamdError) -> ScanVerdict {
         let fd = try ClamdClient.openForScan(path)
-        defer { Glibc.close(fd) }
+        defer { _ = Sys.close(fd) }
         return try scanInstream(fileDescriptor: fd)
     }
 
@@ -105,7 +105,7 @@ public final class ClamdSession: Sendable {
     public func scanFildes(path: String) throws(ClamdError) -> ScanVerdict {
         guard endpoint.canPassFileDescriptors else { throw endpoint.fildesUnsupported() }
         let fd = try ClamdClient.openForScan(path)
-        defer { Glibc.close(fd) }
+        defer { _ = Sys.close(fd) }
         return try scanFildes(fileDescriptor: fd)
     }
 

@@ -1,3 +1,8 @@
+// System calls: the parent's side (close, kill, waitpid) goes through the seam (System/Process.swift).
+// The exception is the fork itself, and the socketpair and every call the child makes, which are C
+// (Sources/CClamAVWorker, `vsw_spawn`, `vsw_receive_reply`): after fork in a threaded process
+// only async-signal-safe calls may run until the child exits, and Swift code (runtime, allocation,
+// the seam's fault lock) is not that.
 import CClamAV
 import CClamAVWorker
 import Dispatch
@@ -186,22 +191,26 @@ public final class ScanWorkerPool: Sendable {
     /// seconds, kills it first. Returns how it ended (`exit status 0`, `killed by signal 9`).
     @discardableResult
     private static func stop(_ worker: Worker, kill shouldKill: Bool) -> String {
-        close(worker.socket)
-        if shouldKill { kill(worker.pid, SIGKILL) }
+        _ = Sys.close(worker.socket, path: "scanning process \(worker.pid)")
+        if shouldKill { _ = Sys.kill(worker.pid, SIGKILL) }
         var status: Int32 = 0
         let deadline = MonotonicClock.now() + 5
         while true {
-            let result = waitpid(worker.pid, &status, shouldKill ? 0 : WNOHANG)
-            if result == worker.pid { break }
-            if result < 0 && errno != EINTR { return "not reaped: \(strerrorText(errno))" }
-            if result == 0 {
+            switch Sys.waitpid(worker.pid, shouldKill ? 0 : WNOHANG) {
+            case .failure(let failure):
+                return "not reaped: \(strerrorText(failure.errno.rawValue))"
+            case .success(let reaped) where reaped.pid == worker.pid:
+                status = reaped.status
+            case .success:
                 if MonotonicClock.now() >= deadline {
-                    kill(worker.pid, SIGKILL)
-                    _ = waitpid(worker.pid, &status, 0)
+                    _ = Sys.kill(worker.pid, SIGKILL)
+                    status = (try? Sys.waitpid(worker.pid).get().status) ?? status
                     break
                 }
                 usleep(2_000)
+                continue
             }
+            break
         }
         let signal = status & 0x7f
         if signal == 0 { return "exit status \((status >> 8) & 0xff)" }

@@ -105,7 +105,7 @@ public struct PipelineLayout: Sendable, Hashable {
     /// if it exists; else none (the standard layout, moved by `root`).
     public static func configFile(given: String?, root: String?,
                                   environment: (String) -> String? = { getenv($0).map { String(cString: $0) } },
-                                  exists: (String) -> Bool = { access($0, F_OK) == 0 }) -> String? {
+                                  exists: (String) -> Bool = { Sys.access($0, F_OK) }) -> String? {
         if let given { return given }
         guard root == nil else { return nil }
         let path = environment(configFileEnvironmentVariable) ?? defaultConfigFile

@@ -49,22 +49,14 @@ public struct PlannedCommand: Sendable, Hashable, CustomStringConvertible {
             throw RemediationError(.commandFailed, "cannot create a temp file for the output of \(description): \(failure.errno)")
         }
         defer { _ = Sys.close(outputFD) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outputFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, outputFD, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
         let started = MonotonicClock.now()
-        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        if result != 0 {
-            throw RemediationError(.commandFailed, "cannot start \(description): \(errnoText(result))")
+        let pid: pid_t
+        switch Sys.posixSpawn(path, [path] + arguments, output: outputFD) {
+        case .success(let child): pid = child
+        case .failure(let failure):
+            throw RemediationError(.commandFailed, "cannot start \(description): \(errnoText(failure.errno.rawValue))")
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let status = (try? Sys.waitpid(pid).get().status) ?? 0
         let seconds = MonotonicClock.now() - started
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)

@@ -124,32 +124,42 @@ public struct DNSTXTClient: Sendable {
         } else {
             throw DNSError(.badServer, "DNS server '\(server)' is not an IP address")
         }
-        let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        if fd < 0 { throw DNSError(.unreachable, "cannot open a UDP socket: \(strerrorText(errno))") }
-        defer { close(fd) }
-        // connect() so that only the server's datagrams are received, and ICMP errors are reported.
-        let connected = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
+        let peer = "\(server):\(port)"
+        let socket: Socket
+        do throws(SystemError) {
+            socket = try Socket(domain: family, type: Int32(SOCK_DGRAM.rawValue), peer: peer)
+        } catch {
+            throw DNSError(.unreachable, "cannot open a UDP socket: \(strerrorText(error.errno.rawValue))")
         }
-        if connected != 0 { throw DNSError(.unreachable, "cannot reach DNS server \(server) port \(port): \(strerrorText(errno))") }
-        let sent = query.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        if sent != query.count { throw DNSError(.unreachable, "cannot send to DNS server \(server) port \(port): \(strerrorText(errno))") }
+        // connect() so that only the server's datagrams are received, and ICMP errors are reported.
+        if case .failure(let failure) = socket.connect(to: storage, length: length) {
+            throw DNSError(.unreachable, "cannot reach DNS server \(server) port \(port): \(strerrorText(failure.errno.rawValue))")
+        }
+        let sent = query.withUnsafeBytes { socket.send($0) }
+        switch sent {
+        case .success(let count) where count == query.count: break
+        case .success: throw DNSError(.unreachable, "cannot send to DNS server \(server) port \(port): \(strerrorText(0))")
+        case .failure(let failure):
+            throw DNSError(.unreachable, "cannot send to DNS server \(server) port \(port): \(strerrorText(failure.errno.rawValue))")
+        }
         let deadline = MonotonicClock.now() + timeout
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
-            let remaining = deadline - MonotonicClock.now()
-            if remaining <= 0 { throw DNSError(.timeout, "timeout") }
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, Int32(max(1, (remaining * 1000).rounded(.up))))
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw DNSError(.unreachable, "poll failed: \(strerrorText(errno))")
+            if deadline - MonotonicClock.now() <= 0 { throw DNSError(.timeout, "timeout") }
+            let ready = socket.wait(for: Int16(POLLIN)) {
+                Int32(max(1, ((deadline - MonotonicClock.now()) * 1000).rounded(.up)))
             }
-            if ready == 0 { throw DNSError(.timeout, "timeout") }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw DNSError(.unreachable, "no answer from DNS server \(server) port \(port): \(strerrorText(errno))")
+            switch ready {
+            case .failure(let failure): throw DNSError(.unreachable, "poll failed: \(strerrorText(failure.errno.rawValue))")
+            case .success(false): throw DNSError(.timeout, "timeout")
+            case .success(true): break
+            }
+            let received = buffer.withUnsafeMutableBytes { socket.receive(into: $0) }
+            let n: Int
+            switch received {
+            case .success(let count): n = count
+            case .failure(let failure):
+                throw DNSError(.unreachable, "no answer from DNS server \(server) port \(port): \(strerrorText(failure.errno.rawValue))")
             }
             // Too short to be ours: wait for another datagram.
             if n < 12 { continue }

@@ -43,6 +43,14 @@ public enum SystemCall: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case rename, renameat2, linkat, unlinkat, unlink, mkdir, mkdirat, rmdir
     case fcntl, fchmod, fchown, futimens, fstat, statx, flock, getdents64, copyFileRange = "copy_file_range"
     case access, mkdtemp, mkstemp
+    // sockets (Socket.swift)
+    case socket, connect, send, recv, poll, getsockopt, sendmsg
+    // inotify and leases (Inotify.swift)
+    case inotifyInit1 = "inotify_init1", inotifyAddWatch = "inotify_add_watch", inotifyRmWatch = "inotify_rm_watch"
+    // processes and signals (Process.swift, Signals.swift)
+    case posixSpawn = "posix_spawn", waitpid, kill, pipe, sigaction
+    // threads (Threads.swift)
+    case pthreadCreate = "pthread_create"
 
     public var description: String { rawValue }
 }
@@ -85,6 +93,7 @@ private func cStat(_ path: String, _ info: inout Glibc.stat) -> Int32 { stat(pat
 /// arguments name what the call acts on, for messages and fault matching only; for calls on a
 /// descriptor it may be nil, and then (only when a message or a fault needs it) the descriptor's
 /// path is read from /proc/self/fd.
+@usableFromInline
 enum Sys {
     /// Runs `body` until it returns a non-negative value or fails with something other than EINTR.
     @inline(__always)
@@ -298,6 +307,7 @@ enum Sys {
     }
 
     /// access(2): whether `path` exists (`F_OK`) or is executable (`X_OK`) for this process.
+    @usableFromInline
     static func access(_ path: String, _ mode: Int32) -> Bool {
         if case .success = retrying(.access, path, { Glibc.access(path, mode) }) { return true }
         return false

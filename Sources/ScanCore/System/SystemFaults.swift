@@ -14,6 +14,12 @@ import Synchronization
 /// let fault = SystemFaults.inject(.fsync, errno: EIO, under: tree.root)
 /// defer { fault.remove() }
 /// ```
+///
+/// Calls without a path (socket, pipe, poll, inotify_init1, posix_spawn, waitpid, sigaction…)
+/// cannot be scoped by directory. For them ``inTask(_:errno:count:_:)`` arms a fault that fires
+/// only for calls made inside its body, in the task that runs it (a task-local scope id, which
+/// child tasks inherit and other tests' tasks never see). A call made on a thread the body
+/// started itself (a pthread, a Dispatch queue) is outside the scope and never fails.
 public enum SystemFaults {
     /// One armed fault; `remove()` disarms it (also when it has not fired).
     public final class Token: Sendable {
@@ -38,6 +44,9 @@ public enum SystemFaults {
         var errno: Int32
         var remaining: Int
         var matching: @Sendable (String) -> Bool
+        /// Set for a fault armed by ``inTask(_:errno:count:_:)``: it fires only in that scope,
+        /// for any path or none.
+        var scope: Int? = nil
     }
 
     struct State {
@@ -73,10 +82,37 @@ public enum SystemFaults {
         return inject(call, errno: errno, count: count) { $0 == base || $0.hasPrefix(base + "/") }
     }
 
+    /// The scope of the ``inTask(_:errno:count:_:)`` body the current task runs in, if any.
+    @TaskLocal static var currentScope: Int?
+
+    /// Runs `body` with a fault armed for `call` that fires only for calls made inside it, in
+    /// this task (see the type's notes); the fault is removed when `body` returns or throws.
+    /// `body` gets the token (for ``Token/fired``).
+    public static func inTask<R, E: Error>(_ call: SystemCall, errno: Int32, count: Int = 1,
+                                           _ body: (Token) throws(E) -> R) throws(E) -> R {
+        let token = state.withLock { state in
+            let id = state.nextID
+            state.nextID += 1
+            state.faults.append(Fault(id: id, call: call, errno: errno, remaining: count, matching: { _ in false }, scope: id))
+            armedFlag.store(true, ordering: .releasing)
+            return Token(id: id)
+        }
+        defer { token.remove() }
+        let result: Result<R, E> = $currentScope.withValue(token.id) {
+            do throws(E) { return .success(try body(token)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     /// The errno to fail `call` on `path` with, consuming one firing; nil: make the real call.
     static func take(_ call: SystemCall, path: String?) -> Int32? {
-        state.withLock { state in
-            guard let index = state.faults.firstIndex(where: { $0.call == call && $0.remaining > 0 && path.map($0.matching) == true })
+        let scope = currentScope
+        return state.withLock { state in
+            guard let index = state.faults.firstIndex(where: { fault in
+                guard fault.call == call && fault.remaining > 0 else { return false }
+                if let own = fault.scope { return own == scope }
+                return path.map(fault.matching) == true
+            })
             else { return nil }
             state.faults[index].remaining -= 1
             let fault = state.faults[index]

@@ -63,6 +63,9 @@ public final class QueueWatcher: Sendable {
         self.scanner = scanner
     }
 
+    /// What /proc shows for an inotify descriptor (its "path" in the seam's messages and faults).
+    static let inotifyName = "anon_inode:inotify"
+
     /// Runs until a stop request (returns) or until the queue directory goes away (throws).
     /// `report` gets every pass that touched a file.
     public func run(report: @escaping (QueueDrain.Report, Pass) -> Void = { _, _ in },
@@ -73,18 +76,20 @@ public final class QueueWatcher: Sendable {
         if let path = config.lockPath { lock = try QueueLock.acquire(path) }
         defer { lock?.release() }
 
-        let queueFD = open(queue.incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if queueFD < 0 {
-            let error = errno
-            throw RemediationError(.io, "cannot open queue \(queue.name) at \(queue.incoming): \(errnoText(error))")
+        let queueFD: Int32
+        switch Sys.open(queue.incoming, O_RDONLY | O_DIRECTORY | O_CLOEXEC) {
+        case .success(let fd): queueFD = fd
+        case .failure(let failure):
+            throw RemediationError(.io, "cannot open queue \(queue.name) at \(queue.incoming): \(errnoText(failure.errno.rawValue))")
         }
-        defer { close(queueFD) }
-        let inotify = inotify_init1(Int32(O_NONBLOCK | O_CLOEXEC))
-        if inotify < 0 {
-            let error = errno
-            throw RemediationError(.io, "cannot start inotify: \(errnoText(error))")
+        defer { _ = Sys.close(queueFD, path: queue.incoming) }
+        let inotify: Int32
+        switch Sys.inotifyInit1(Int32(O_NONBLOCK | O_CLOEXEC)) {
+        case .success(let fd): inotify = fd
+        case .failure(let failure):
+            throw RemediationError(.io, "cannot start inotify: \(errnoText(failure.errno.rawValue))")
         }
-        defer { close(inotify) }
+        defer { _ = Sys.close(inotify, path: Self.inotifyName) }
 
         let heartbeat = WatchHeartbeat(path: config.statePath, state: WatchState(
             queue: queue.name, pid: getpid(), started: WallClock.now(), heartbeat: WallClock.now(),
@@ -127,16 +132,13 @@ public final class QueueWatcher: Sendable {
             var fds = [pollfd(fd: inotify, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: config.stopDescriptor, events: Int16(POLLIN), revents: 0)]
             let timeout = Int32(max(0, min(Double(Int32.max / 2), ((wake - now) * 1000).rounded(.up))))
-            _ = poll(&fds, config.stopDescriptor >= 0 ? 2 : 1, timeout)
+            _ = Sys.poll(&fds, count: config.stopDescriptor >= 0 ? 2 : 1, path: Self.inotifyName, retryingEINTR: false) { timeout }
             if config.stopRequested() { break }
 
             // Read and apply every event there is.
             while true {
-                let count = read(inotify, buffer.baseAddress, buffer.count)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    break  // EAGAIN: drained
-                }
+                guard case .success(let count) = Sys.read(inotify, buffer.baseAddress!, buffer.count, path: Self.inotifyName)
+                else { break }  // EAGAIN: drained
                 if count == 0 { break }
                 let decoded = InotifyDecoder.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
                 var events = decoded.events
@@ -264,18 +266,19 @@ public final class QueueWatcher: Sendable {
         var components = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Array($0) }
         guard let name = components.popLast() else { return .gone }
         guard case .success(let directory) = Directories.openBeneath(queueFD, components[...], create: false).mapError(\.errno) else { return .gone }
-        defer { if directory != queueFD { close(directory) } }
+        defer { if directory != queueFD { _ = Sys.close(directory) } }
         let fd = Sys.openatRaw(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
         if fd < 0 { return errno == ENOENT ? .gone : .notRegular }
-        defer { close(fd) }
+        defer { _ = Sys.close(fd) }
         guard case .success(let metadata) = FileMetadata.read(descriptor: fd, wantBirthTime: false) else { return .gone }
         guard metadata.kind == .regular else { return .notRegular }
-        let setLease: Int32 = 1024  // F_SETLEASE
-        if fcntl(fd, setLease, Int32(F_RDLCK)) == 0 {
-            _ = fcntl(fd, setLease, Int32(F_UNLCK))
+        switch Sys.setLease(fd, Int32(F_RDLCK)) {
+        case .success:
+            _ = Sys.setLease(fd, Int32(F_UNLCK))
             return .noWriter
+        case .failure(let failure):
+            return failure.errno.rawValue == EAGAIN ? .writerOpen : .unknown(modified: metadata.modified)
         }
-        return errno == EAGAIN ? .writerOpen : .unknown(modified: metadata.modified)
     }
 
     /// The inotify descriptor and what the watch knows.
@@ -305,7 +308,7 @@ public final class QueueWatcher: Sendable {
                 return nil
             case .directoryGone(let path):
                 for watch in tracker.watches(under: path) {
-                    inotify_rm_watch(inotify, watch)
+                    _ = Sys.inotifyRmWatch(inotify, watch)
                     tracker.unwatched(watch)
                 }
                 return nil
@@ -320,22 +323,22 @@ public final class QueueWatcher: Sendable {
             if relative.isEmpty { unwatched = 0 }
             let components = relative.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true).map { Array($0) }
             guard case .success(let fd) = Directories.openBeneath(queueFD, components[...], create: false).mapError(\.errno) else { return }
-            defer { if fd != queueFD { close(fd) } }
+            defer { if fd != queueFD { _ = Sys.close(fd) } }
             walk(fd, relative, listFiles: listFiles, now: now, depth: 0)
         }
 
         private mutating func walk(_ fd: Int32, _ relative: [UInt8], listFiles: Bool, now: Double, depth: Int) {
             // The directory we opened, whatever its name now points to.
-            let watch = "/proc/self/fd/\(fd)".withCString { inotify_add_watch(inotify, $0, InotifyMask.queueWatch.rawValue) }
-            if watch < 0 {
-                let error = errno
+            switch Sys.inotifyAddWatch(inotify, directory: fd, mask: InotifyMask.queueWatch.rawValue) {
+            case .failure(let failure):
+                let error = failure.errno.rawValue
                 unwatched += 1
                 lastWatchError = errnoText(error)
                 if error == ENOSPC && !warnedLimit {
                     warnedLimit = true
                     log(.warning, "watch \(queueName): inotify watch limit reached (fs.inotify.max_user_watches); directories beyond it are covered by the sweep only")
                 }
-            } else {
+            case .success(let watch):
                 tracker.watching(watch, directory: relative)
             }
             guard depth < 256 else { return }
@@ -347,7 +350,7 @@ public final class QueueWatcher: Sendable {
                     let child = Sys.openatRaw(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard child >= 0 else { unwatched += 1; continue }
                     walk(child, path, listFiles: listFiles, now: now, depth: depth + 1)
-                    close(child)
+                    _ = Sys.close(child)
                 case .regular where listFiles:
                     tracker.discovered(path, now: now)
                 default:

@@ -11,29 +11,23 @@ private let stopPipeWrite = Atomic<Int32>(-1)
 public enum StopSignal {
     /// Installs the handler for `signals`; returns the descriptor that becomes readable on a signal.
     public static func install(_ signals: [Int32] = [SIGTERM, SIGINT]) -> Int32 {
-        var fds: [Int32] = [-1, -1]
-        if pipe(&fds) == 0 {
-            for fd in fds {
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            }
-            stopPipeWrite.store(fds[1], ordering: .sequentiallyConsistent)
+        var readEnd: Int32 = -1
+        if case .success(let fds) = SelfPipe.make() {  // System/Signals.swift
+            readEnd = fds.read
+            stopPipeWrite.store(fds.write, ordering: .sequentiallyConsistent)
         }
         for signal in signals {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { _ in
+            _ = Sys.sigaction(signal) { _ in
                 stopRequested.store(true, ordering: .sequentiallyConsistent)
                 let fd = stopPipeWrite.load(ordering: .sequentiallyConsistent)
                 if fd >= 0 {
+                    // Raw write: a signal handler runs only async-signal-safe code (see Signals.swift).
                     var byte: UInt8 = 1
                     _ = write(fd, &byte, 1)
                 }
             }
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = 0
-            sigaction(signal, &action, nil)
         }
-        return fds[0]
+        return readEnd
     }
 
     /// Whether a stop was requested.
