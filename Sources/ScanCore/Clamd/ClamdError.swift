@@ -9,6 +9,8 @@ import Glibc
 /// not an error of this type: it is ``ScanVerdict/error(message:)``.
 ///
 /// `description` is one line naming the endpoint and what to do, fit for a Nagios status line.
+/// Its codes: the shared ``ErrorCode/io`` (name resolution, a socket call, reading the file to
+/// stream) and ``ErrorCode/commandFailed`` (clamd answered the command with an error), and its own below.
 public typealias ClamdError = SubsystemError<ClamdErrorDomain>
 
 /// The domain of ``ClamdError``.
@@ -29,15 +31,11 @@ extension ErrorCode where Domain == ClamdErrorDomain {
     public static var connectionClosed: Self { Self("connection closed") }
     /// The reply is not what clamd sends for the command.
     public static var malformedReply: Self { Self("malformed reply") }
-    /// clamd answered the command with an error (`UNKNOWN COMMAND`, a session limit, …).
-    public static var commandFailed: Self { Self("command failed") }
     /// clamd answered `COMMAND UNAVAILABLE`: the operator disabled the command (ClamAV 1.5's
     /// `EnableStatsCommand no`, `EnableVersionCommand no`, `EnableReloadCommand no`). clamd is up.
     public static var commandDisabled: Self { Self("command disabled") }
     /// The command cannot be used on this endpoint (FILDES over TCP).
     public static var unsupported: Self { Self("unsupported") }
-    /// Any other I/O failure (name resolution, a socket call, reading the file to stream).
-    public static var io: Self { Self("I/O error") }
 }
 
 extension ClamdError {

@@ -5,6 +5,7 @@ import Glibc
 /// An error from looking at the pipeline on disk or from reading its configuration.
 ///
 /// `description` is one line naming the path and what to do, fit for a Nagios status line.
+/// Its codes: the shared ``ErrorCode/io``, and its own below.
 public struct PipelineError: ScanCoreError {
     /// What kind of failure this is (``ErrorCode``: new codes may be added).
     public typealias Code = ErrorCode<PipelineError>
@@ -56,6 +57,4 @@ extension ErrorCode where Domain == PipelineError {
     public static var invalidConfig: Self { Self("invalid configuration") }
     /// A queue name was asked for that the layout does not define.
     public static var unknownQueue: Self { Self("unknown queue") }
-    /// Any other I/O failure.
-    public static var io: Self { Self("I/O error") }
 }

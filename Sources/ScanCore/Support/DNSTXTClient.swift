@@ -2,26 +2,18 @@
 import Glibc
 #endif
 
-/// An error from a DNS lookup. `description` is one line.
-public struct DNSError: ScanCoreError {
-    /// What kind of failure this is (``ErrorCode``: new codes may be added).
-    public typealias Code = ErrorCode<DNSError>
+/// An error from a DNS lookup (its codes: the shared ``ErrorCode/timeout``, no answer within the
+/// time limit, and its own below). `description` is one line.
+public typealias DNSError = SubsystemError<DNSErrorDomain>
 
-    public let code: Code
-    public let message: String
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-}
+/// The domain of ``DNSError``.
+public enum DNSErrorDomain {}
 
-extension ErrorCode where Domain == DNSError {
+extension ErrorCode where Domain == DNSErrorDomain {
     /// The server address does not parse.
     public static var badServer: Self { Self("bad server") }
     /// The query could not be sent.
     public static var unreachable: Self { Self("unreachable") }
-    /// No answer within the time limit.
-    public static var timeout: Self { Self("timeout") }
     /// The answer is not a valid DNS message for the query.
     public static var malformed: Self { Self("malformed answer") }
     /// The name does not exist (NXDOMAIN).
