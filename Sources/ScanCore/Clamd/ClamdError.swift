@@ -10,33 +10,11 @@ import Glibc
 ///
 /// `description` is one line naming the endpoint and what to do, fit for a Nagios status line.
 /// Its codes: the shared ``ErrorCode/io`` (name resolution, a socket call, reading the file to
-/// stream) and ``ErrorCode/commandFailed`` (clamd answered the command with an error), and its own below.
+/// stream) and ``ErrorCode/commandFailed`` (clamd answered the command with an error), and its own (all in `ErrorCodes.swift`).
 public typealias ClamdError = SubsystemError<ClamdErrorDomain>
 
 /// The domain of ``ClamdError``.
 public enum ClamdErrorDomain {}
-
-extension ErrorCode where Domain == ClamdErrorDomain {
-    /// The endpoint text does not parse, or a unix socket path is too long.
-    public static var invalidEndpoint: Self { Self("invalid endpoint") }
-    /// The unix socket file does not exist: clamd is not running, or LocalSocket differs.
-    public static var socketMissing: Self { Self("socket missing") }
-    /// Nothing listens on the socket or port (a stale socket file, clamd stopped).
-    public static var connectionRefused: Self { Self("connection refused") }
-    /// The socket exists but this user may not connect to it.
-    public static var permissionDenied: Self { Self("permission denied") }
-    /// The deadline passed: connecting, or waiting for a daemon that accepted and never answered.
-    public static var timedOut: Self { Self("timed out") }
-    /// clamd closed the connection before its reply was complete (or without replying).
-    public static var connectionClosed: Self { Self("connection closed") }
-    /// The reply is not what clamd sends for the command.
-    public static var malformedReply: Self { Self("malformed reply") }
-    /// clamd answered `COMMAND UNAVAILABLE`: the operator disabled the command (ClamAV 1.5's
-    /// `EnableStatsCommand no`, `EnableVersionCommand no`, `EnableReloadCommand no`). clamd is up.
-    public static var commandDisabled: Self { Self("command disabled") }
-    /// The command cannot be used on this endpoint (FILDES over TCP).
-    public static var unsupported: Self { Self("unsupported") }
-}
 
 extension ClamdError {
     /// Maps a failed `connect()` to a code and a message saying what to check.

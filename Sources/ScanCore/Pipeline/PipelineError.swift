@@ -5,9 +5,9 @@ import Glibc
 /// An error from looking at the pipeline on disk or from reading its configuration.
 ///
 /// `description` is one line naming the path and what to do, fit for a Nagios status line.
-/// Its codes: the shared ``ErrorCode/io``, and its own below.
+/// Its codes: the shared ``ErrorCode/io``, and its own (all in `ErrorCodes.swift`).
 public struct PipelineError: ScanCoreError {
-    /// What kind of failure this is (``ErrorCode``: new codes may be added).
+    /// What kind of failure this is (``ErrorCode``, listed in `ErrorCodes.swift`: new codes may be added).
     public typealias Code = ErrorCode<PipelineError>
 
     public let code: Code
@@ -44,17 +44,4 @@ public struct PipelineError: ScanCoreError {
                 path: shown, errno: value)
         }
     }
-}
-
-extension ErrorCode where Domain == PipelineError {
-    /// The queue directory does not exist: the pipeline is broken (the check reports CRITICAL).
-    public static var queueMissing: Self { Self("queue missing") }
-    /// The queue directory exists but cannot be opened or read (the check reports UNKNOWN).
-    public static var queueUnreadable: Self { Self("queue unreadable") }
-    /// The path exists but is not a directory.
-    public static var notADirectory: Self { Self("not a directory") }
-    /// The configuration file is missing, unreadable or malformed.
-    public static var invalidConfig: Self { Self("invalid configuration") }
-    /// A queue name was asked for that the layout does not define.
-    public static var unknownQueue: Self { Self("unknown queue") }
 }

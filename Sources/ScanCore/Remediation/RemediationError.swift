@@ -4,13 +4,8 @@
 /// `description` is one line; `detailedDescription` adds the cause and where it was raised.
 /// Its codes: the shared ``ErrorCode/lockHeld``, ``ErrorCode/lockUnavailable``,
 /// ``ErrorCode/engineUnavailable``, ``ErrorCode/io`` (queue root, list file, journal, ignore list),
-/// ``ErrorCode/invalidArgument`` and ``ErrorCode/commandFailed``, and its own below.
+/// ``ErrorCode/invalidArgument`` and ``ErrorCode/commandFailed`` (all in `ErrorCodes.swift`).
 public typealias RemediationError = SubsystemError<RemediationErrorDomain>
 
 /// The domain of ``RemediationError``.
 public enum RemediationErrorDomain {}
-
-extension ErrorCode where Domain == RemediationErrorDomain {
-    /// clamd did not answer PING again before the deadline.
-    public static var clamdNotBack: Self { Self("clamd not back") }
-}

@@ -3,7 +3,7 @@
 ///
 /// `description` is one line naming the file and what is wrong with it.
 public struct SignatureDatabaseError: ScanCoreError {
-    /// What kind of failure this is (``ErrorCode``: new codes may be added).
+    /// What kind of failure this is (``ErrorCode``, listed in `ErrorCodes.swift`: new codes may be added).
     public typealias Code = ErrorCode<SignatureDatabaseError>
 
     public let code: Code
@@ -31,20 +31,4 @@ public struct SignatureDatabaseError: ScanCoreError {
             code, "cannot \(what) \(path): \(errnoText(value))", path: path,
             cause: Errno(value))
     }
-}
-
-extension ErrorCode where Domain == SignatureDatabaseError {
-    /// The file is shorter than the 512-byte CVD/CLD header.
-    public static var truncatedHeader: Self { Self("truncated header") }
-    /// The header does not start with `ClamAV-VDB:`: not a ClamAV database container.
-    public static var notAHeader: Self { Self("not a database header") }
-    /// The header starts with `ClamAV-VDB:` but a field is missing or not of its type.
-    public static var malformedHeader: Self { Self("malformed header") }
-    /// The database directory cannot be opened or read.
-    public static var directoryUnreadable: Self { Self("directory unreadable") }
-    /// A database file cannot be opened or read.
-    public static var fileUnreadable: Self { Self("file unreadable") }
-    /// A signature name cannot be written to an ignore list (empty, or with `:`, spaces or
-    /// control characters).
-    public static var invalidSignatureName: Self { Self("invalid signature name") }
 }

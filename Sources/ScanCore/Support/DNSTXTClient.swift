@@ -3,26 +3,11 @@ import Glibc
 #endif
 
 /// An error from a DNS lookup (its codes: the shared ``ErrorCode/timeout``, no answer within the
-/// time limit, and its own below). `description` is one line.
+/// time limit, and its own, all in `ErrorCodes.swift`). `description` is one line.
 public typealias DNSError = SubsystemError<DNSErrorDomain>
 
 /// The domain of ``DNSError``.
 public enum DNSErrorDomain {}
-
-extension ErrorCode where Domain == DNSErrorDomain {
-    /// The server address does not parse.
-    public static var badServer: Self { Self("bad server") }
-    /// The query could not be sent.
-    public static var unreachable: Self { Self("unreachable") }
-    /// The answer is not a valid DNS message for the query.
-    public static var malformed: Self { Self("malformed answer") }
-    /// The name does not exist (NXDOMAIN).
-    public static var nameError: Self { Self("no such name") }
-    /// The server failed or refused (SERVFAIL, REFUSED, …).
-    public static var serverFailure: Self { Self("server failure") }
-    /// The name exists but has no TXT record.
-    public static var noData: Self { Self("no TXT record") }
-}
 
 /// A minimal DNS client for TXT records over UDP (RFC 1035): one question, recursion desired,
 /// answers matched by ID and question, CNAMEs followed within the answer, truncation reported.

@@ -1,7 +1,6 @@
 /// The code of a subsystem's error: one of a fixed set per subsystem, named by the text logs show.
 ///
-/// The codes several subsystems share are declared once below; each subsystem declares its own in a
-/// constrained extension, one line each
+/// Every code is declared in `ErrorCodes.swift`, one line each
 /// (`public static var io: Self { Self("I/O error") }`), so new codes can be added without
 /// breaking a caller's `switch` (there is always a `default`), as swift-nio's error codes are.
 public struct ErrorCode<Domain>: Hashable, Sendable, CustomStringConvertible {
@@ -9,27 +8,6 @@ public struct ErrorCode<Domain>: Hashable, Sendable, CustomStringConvertible {
 
     /// A code named `description`; the name is unique within its domain.
     public init(_ description: String) { self.description = description }
-}
-
-/// The codes more than one subsystem raises, defined once for every domain; a subsystem's own
-/// codes stand in its error file (``ClamdError``, ``PipelineError``, …).
-extension ErrorCode {
-    /// A file-system or socket call failed (the cause is the ``Errno``).
-    public static var io: Self { Self("I/O error") }
-    /// An argument is invalid: a command-line value that does not parse or make sense, a
-    /// malformed signature name, an `--owner` that does not resolve.
-    public static var invalidArgument: Self { Self("invalid argument") }
-    /// A time limit ran out: the plugin's own, or a DNS answer that did not come.
-    public static var timeout: Self { Self("timeout") }
-    /// A child command could not be started.
-    public static var commandFailed: Self { Self("command failed") }
-    /// No scanning engine could be set up (clamd unreachable and libclamav failed to load), or
-    /// its database version could not be read.
-    public static var engineUnavailable: Self { Self("engine unavailable") }
-    /// Another process holds the lock (of a queue, of the rescan): nothing was touched.
-    public static var lockHeld: Self { Self("lock held") }
-    /// The lock file could not be created or opened.
-    public static var lockUnavailable: Self { Self("lock unavailable") }
 }
 
 /// What every error type of ScanCore offers (one type per subsystem): a code, a one-line message
