@@ -159,19 +159,9 @@ final class ClamdConnection {
                 continue
             }
             guard case .failure(let failure) = result else { continue }
-            let code = failure.errno.rawValue
-            switch code {
-            case EAGAIN:
-                guard try wait(for: Int16(POLLOUT), until: deadline) else {
-                    throw ClamdError(
-                        .timedOut,
-                        "clamd at \(endpoint) stopped reading \(command.rawValue) data for \(Self.seconds(timeout)): it may be hung or overloaded (check clamd's log, clamdtop)")
-                }
-            case EPIPE, ECONNRESET:
-                throw closed(during: command, received: [])
-            default:
-                throw ClamdError(.io, "sending \(command.rawValue) to clamd at \(endpoint) failed: \(Errno(code))", cause: Errno(code))
-            }
+            try waitOrThrow(failure, for: Int16(POLLOUT), until: deadline, during: command, received: [],
+                timedOut: "clamd at \(endpoint) stopped reading \(command.rawValue) data for \(Self.seconds(timeout)): it may be hung or overloaded (check clamd's log, clamdtop)",
+                failed: "sending \(command.rawValue) to clamd at \(endpoint) failed")
         }
     }
 
@@ -188,19 +178,9 @@ final class ClamdConnection {
     func sendDescriptor(_ descriptor: Int32, until deadline: ContinuousClock.Instant, timeout: Duration) throws(ClamdError) {
         while true {
             guard case .failure(let failure) = socket.sendDescriptor(descriptor) else { return }
-            let code = failure.errno.rawValue
-            switch code {
-            case EAGAIN:
-                guard try wait(for: Int16(POLLOUT), until: deadline) else {
-                    throw ClamdError(
-                        .timedOut,
-                        "clamd at \(endpoint) did not take the FILDES descriptor within \(Self.seconds(timeout)): it may be hung or overloaded")
-                }
-            case EPIPE, ECONNRESET:
-                throw closed(during: .fildes, received: [])
-            default:
-                throw ClamdError(.io, "passing a file descriptor to clamd at \(endpoint) failed: \(Errno(code))", cause: Errno(code))
-            }
+            try waitOrThrow(failure, for: Int16(POLLOUT), until: deadline, during: .fildes, received: [],
+                timedOut: "clamd at \(endpoint) did not take the FILDES descriptor within \(Self.seconds(timeout)): it may be hung or overloaded",
+                failed: "passing a file descriptor to clamd at \(endpoint) failed")
         }
     }
 
@@ -230,23 +210,32 @@ final class ClamdConnection {
                 continue
             }
             guard case .failure(let failure) = received else { continue }
-            let code = failure.errno.rawValue
-            switch code {
-            case EAGAIN:
-                guard try wait(for: Int16(POLLIN), until: deadline) else {
-                    throw ClamdError(
-                        .timedOut,
-                        "clamd at \(endpoint) accepted the connection but did not answer \(command.rawValue) within \(Self.seconds(timeout)): it may be hung or overloaded (check clamd's log, clamdtop)")
-                }
-            case ECONNRESET:
-                throw closed(during: command, received: pending)
-            default:
-                throw ClamdError(.io, "reading clamd's reply to \(command.rawValue) from \(endpoint) failed: \(Errno(code))", cause: Errno(code))
-            }
+            try waitOrThrow(failure, for: Int16(POLLIN), until: deadline, during: command, received: pending,
+                timedOut: "clamd at \(endpoint) accepted the connection but did not answer \(command.rawValue) within \(Self.seconds(timeout)): it may be hung or overloaded (check clamd's log, clamdtop)",
+                failed: "reading clamd's reply to \(command.rawValue) from \(endpoint) failed")
         }
     }
 
     /// The error for a connection the peer closed, with what it had sent of the reply.
+    /// What a send or receive that failed with `failure` means: EAGAIN waits until the socket is
+    /// ready for `events` (the `timedOut` message when the deadline passes first), a peer that
+    /// reset or closed the connection is ``ErrorCode/connectionClosed`` (with what it had sent), and
+    /// any other errno an I/O error (`failed: <errno text>`).
+    private func waitOrThrow(_ failure: SystemError, for events: Int16, until deadline: ContinuousClock.Instant,
+                             during command: ClamdCommand, received: [UInt8],
+                             timedOut: @autoclosure () -> String, failed: @autoclosure () -> String) throws(ClamdError)
+    {
+        let code = failure.errno.rawValue
+        switch code {
+        case EAGAIN:
+            guard try wait(for: events, until: deadline) else { throw ClamdError(.timedOut, timedOut()) }
+        case EPIPE, ECONNRESET:  // recv never reports EPIPE; send reports both
+            throw closed(during: command, received: received)
+        default:
+            throw ClamdError(.io, "\(failed()): \(Errno(code))", cause: Errno(code))
+        }
+    }
+
     private func closed(during command: ClamdCommand, received: [UInt8]) -> ClamdError {
         if received.isEmpty {
             closedBeforeReply = true

@@ -139,7 +139,7 @@ public struct PipelineLayout: Sendable, Hashable {
         do {
             file = try YAMLDecoder().decode(ConfigFile.self, from: text)
         } catch {
-            throw PipelineError(.invalidConfig, "invalid config file \(source): \(describe(error))", path: source)
+            throw PipelineError(.invalidConfig, "invalid config file \(source): \(describingDecoding(error))", path: source)
         }
         func invalid(_ problem: String) -> PipelineError {
             PipelineError(.invalidConfig, "invalid config file \(source): \(problem)", path: source)
@@ -224,20 +224,6 @@ public struct PipelineLayout: Sendable, Hashable {
         if path.hasPrefix("/") { return path }
         if base.hasSuffix("/") { return base + path }
         return base + "/" + path
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if let decoding = error as? DecodingError {
-            switch decoding {
-            case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
-                 .dataCorrupted(let context):
-                let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-                return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-            @unknown default:
-                return "\(error)"
-            }
-        }
-        return "\(error)"
     }
 }
 

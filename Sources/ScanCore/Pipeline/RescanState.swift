@@ -63,7 +63,7 @@ public struct RescanState: Codable, Sendable, Hashable {
         do {
             self = try JSONDecoder().decode(RescanState.self, from: Data(json))
         } catch {
-            throw PipelineError(.invalidConfig, "invalid rescan state file \(source): \(RescanState.describe(error))", path: source)
+            throw PipelineError(.invalidConfig, "invalid rescan state file \(source): \(describingDecoding(error))", path: source)
         }
     }
 
@@ -85,19 +85,5 @@ public struct RescanState: Codable, Sendable, Hashable {
             throw PipelineError(.io, "cannot read rescan state file \(path): \(error)", path: path, errno: error.rawValue)
         }
         return try RescanState(json: bytes, source: path)
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if let decoding = error as? DecodingError {
-            switch decoding {
-            case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
-                .dataCorrupted(let context):
-                let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-                return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
-            @unknown default:
-                return "\(error)"
-            }
-        }
-        return "\(error)"
     }
 }
