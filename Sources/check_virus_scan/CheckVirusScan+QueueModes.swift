@@ -27,35 +27,48 @@ extension CheckMode {
     }
 }
 
+/// backlog and age: one measure of the files waiting in the selected queues, tested against -w/-c
+/// (the layout file's range when neither is given); the two differ in the measure only.
+protocol WaitingFilesMode: ProbeMode, AllPart {
+    var thresholds: ThresholdOptions { get }
+    var listing: ListingOptions { get }
+    /// The layout file's range for the measure (`thresholds.backlog` or `.age`).
+    static var configured: any KeyPath<PipelineThresholds, Thresholds> & Sendable { get }
+    /// The probe of the measure, given its ranges and `--top`.
+    static var probe: @Sendable (Thresholds, Int) -> CheckProbe { get }
+}
+
+extension WaitingFilesMode {
+    var listTop: Int { listing.top }
+
+    func probe(_ readings: PipelineReadings) throws -> CheckProbe {
+        _ = try readings.queueReadings()  // the walk's errors (layout, --queue) come before a bad range
+        let configured = try readings.layout().thresholds?[keyPath: Self.configured]
+        return Self.probe(try thresholds.thresholds(Self.allRanges.unit, configured: configured), listing.top)
+    }
+}
+
 extension CheckVirusScan {
-    struct Backlog: ProbeMode, AllPart {
+    struct Backlog: WaitingFilesMode {
         static let configuration = CommandConfiguration(
             abstract: "Files waiting in the selected queues together, tested against -w/-c.")
         static let allRanges = AllRanges(prefix: "backlog", part: "backlog", of: "(files)", unit: .plain)
+        static let configured: any KeyPath<PipelineThresholds, Thresholds> & Sendable = \.backlog
+        static let probe: @Sendable (Thresholds, Int) -> CheckProbe = CheckProbe.backlog
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var listing: ListingOptions
-        var listTop: Int { listing.top }
-
-        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
-            _ = try readings.queueReadings()  // the walk's errors (layout, --queue) come before a bad range
-            return CheckProbe.backlog(thresholds: try thresholds.thresholds(.plain, configured: readings.layout().thresholds?.backlog), topN: listing.top)
-        }
     }
 
-    struct Age: ProbeMode, AllPart {
+    struct Age: WaitingFilesMode {
         static let configuration = CommandConfiguration(
             abstract: "Age in seconds of the oldest waiting file, tested against -w/-c (suffixes s, m, h, d).")
         static let allRanges = AllRanges(prefix: "age", part: "age", of: "(seconds)", unit: .seconds)
+        static let configured: any KeyPath<PipelineThresholds, Thresholds> & Sendable = \.age
+        static let probe: @Sendable (Thresholds, Int) -> CheckProbe = CheckProbe.age
         @OptionGroup var common: CommonOptions
         @OptionGroup var thresholds: ThresholdOptions
         @OptionGroup var listing: ListingOptions
-        var listTop: Int { listing.top }
-
-        func probe(_ readings: PipelineReadings) throws -> CheckProbe {
-            _ = try readings.queueReadings()  // the walk's errors (layout, --queue) come before a bad range
-            return CheckProbe.age(thresholds: try thresholds.thresholds(.seconds, configured: readings.layout().thresholds?.age), topN: listing.top)
-        }
     }
 
     struct Wait: ProbeMode, AllPart {

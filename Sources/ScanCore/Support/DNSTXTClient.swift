@@ -74,30 +74,21 @@ public struct DNSTXTClient: Sendable {
 
     private func exchange(_ query: [UInt8]) throws(DNSError) -> [UInt8] {
         var storage = sockaddr_storage()
-        var length: socklen_t
+        /// Copies `address` into `storage` and gives its length.
+        func store<Address>(_ address: Address) -> socklen_t {
+            withUnsafeBytes(of: address) { raw in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) } }
+            return socklen_t(MemoryLayout<Address>.size)
+        }
+        let length: socklen_t
         let family: Int32
         var v4 = in_addr()
         var v6 = in6_addr()
         if inet_pton(AF_INET, server, &v4) == 1 {
             family = AF_INET
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = port.bigEndian
-            address.sin_addr = v4
-            withUnsafeBytes(of: &address) { raw in
-                withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) }
-            }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            length = store(sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: port.bigEndian, sin_addr: v4, sin_zero: (0, 0, 0, 0, 0, 0, 0, 0)))
         } else if inet_pton(AF_INET6, server, &v6) == 1 {
             family = AF_INET6
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = port.bigEndian
-            address.sin6_addr = v6
-            withUnsafeBytes(of: &address) { raw in
-                withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: raw) }
-            }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            length = store(sockaddr_in6(sin6_family: sa_family_t(AF_INET6), sin6_port: port.bigEndian, sin6_flowinfo: 0, sin6_addr: v6, sin6_scope_id: 0))
         } else {
             throw DNSError(.badServer, "DNS server '\(server)' is not an IP address")
         }
