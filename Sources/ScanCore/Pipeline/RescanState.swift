@@ -14,7 +14,10 @@ import Foundation
 /// `started` is the start of the pass in progress (or of the last pass, once it completed);
 /// `lastCompletedAt` the end of the last pass that finished (null before the first). Writers replace
 /// the file atomically (write a temp file, fsync, rename).
-public struct RescanState: Codable, Sendable, Hashable {
+public struct RescanState: JSONStateFile, Sendable, Hashable {
+    public static let kind = "rescan state"
+    public static let followsSymlinks = false
+
     public var started: Double?
     /// The daily database version the pass runs with (a new version starts a new pass).
     public var databaseVersion: Int?
@@ -56,34 +59,5 @@ public struct RescanState: Codable, Sendable, Hashable {
         let elapsed = now - started
         guard elapsed > 0 else { return nil }
         return elapsed / progress * (1 - progress)
-    }
-
-    /// Parses the JSON text.
-    public init(json: [UInt8], source: String = "rescan state") throws(PipelineError) {
-        do {
-            self = try JSONDecoder().decode(RescanState.self, from: Data(json))
-        } catch {
-            throw PipelineError(.invalidConfig, "invalid rescan state file \(source): \(describingDecoding(error))", path: source)
-        }
-    }
-
-    /// The JSON text (sorted keys), as writers should produce it.
-    public func json() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Encoding plain numbers and strings cannot fail.
-        return Array((try? encoder.encode(self)) ?? Data())
-    }
-
-    /// Reads the state file; nil when it does not exist.
-    public static func load(path: String) throws(PipelineError) -> RescanState? {
-        let bytes: [UInt8]
-        do {
-            bytes = try readFileBytes(path, limit: 1 << 20, followSymlinks: false)
-        } catch {
-            if error.rawValue == ENOENT { return nil }
-            throw PipelineError(.io, "cannot read rescan state file \(path): \(error)", path: path, errno: error.rawValue)
-        }
-        return try RescanState(json: bytes, source: path)
     }
 }

@@ -13,7 +13,9 @@ import Foundation
 ///  "sweeps": 11, "lastSweep": 1795600560.0, "sweepFoundFiles": 0, "watchFoundFiles": 812,
 ///  "watchedDirectories": 1204, "unwatchedDirectories": 0, "engine": "libclamav"}
 /// ```
-public struct WatchState: Codable, Sendable, Hashable {
+public struct WatchState: JSONStateFile, Sendable, Hashable {
+    public static let kind = "watch state"
+
     public var queue: String
     public var pid: Int32
     public var started: Double
@@ -68,32 +70,6 @@ public struct WatchState: Codable, Sendable, Hashable {
     public static func path(stateDirectory: String, queue: String) -> String {
         let safe = String(queue.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") ? $0 : "_" })
         return stateDirectory + "/watch-" + safe + ".json"
-    }
-
-    public init(json: [UInt8], source: String = "watch state") throws(PipelineError) {
-        do {
-            self = try JSONDecoder().decode(WatchState.self, from: Data(json))
-        } catch {
-            throw PipelineError(.invalidConfig, "invalid watch state file \(source): \(error)", path: source)
-        }
-    }
-
-    public func json() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Array((try? encoder.encode(self)) ?? Data())
-    }
-
-    /// Reads the file; nil when there is none (no watcher ever ran for the queue).
-    public static func load(path: String) throws(PipelineError) -> WatchState? {
-        let bytes: [UInt8]
-        do {
-            bytes = try readFileBytes(path, limit: 1 << 20)
-        } catch {
-            if error.rawValue == ENOENT { return nil }
-            throw PipelineError(.io, "cannot read watch state file \(path): \(error)", path: path, errno: error.rawValue)
-        }
-        return try WatchState(json: bytes, source: path)
     }
 
     /// Replaces the file atomically (temp file in the same directory, rename).
