@@ -6,12 +6,9 @@ import Glibc  // getpwnam/getgrnam, errno and mode constants, timespec; the call
 public struct FileOwner: Sendable, Hashable {
     public var uid: UInt32
     public var gid: UInt32
+}
 
-    public init(uid: UInt32, gid: UInt32) {
-        self.uid = uid
-        self.gid = gid
-    }
-
+extension FileOwner {
     /// Parses `USER:GROUP` (names or numbers) against the passwd and group databases.
     public init(parsing text: String) throws(RemediationError) {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -46,10 +43,6 @@ public struct FileIdentity: Sendable, Hashable {
     public struct Timestamp: Sendable, Hashable {
         public var seconds: Int
         public var nanoseconds: Int
-        public init(seconds: Int, nanoseconds: Int) {
-            self.seconds = seconds
-            self.nanoseconds = nanoseconds
-        }
     }
 
     public init(_ metadata: FileMetadata, accessed: Timestamp? = nil) {

@@ -89,15 +89,7 @@ public struct RescanProgress: Codable, Sendable, Hashable {
         public var placed: Double
         public var signature: String
         /// Its journal record was written.
-        public var journaled: Bool
-
-        public init(path: String, size: Int64, placed: Double, signature: String, journaled: Bool = false) {
-            self.path = path
-            self.size = size
-            self.placed = placed
-            self.signature = signature
-            self.journaled = journaled
-        }
+        public var journaled: Bool = false
     }
 
     public init() {}

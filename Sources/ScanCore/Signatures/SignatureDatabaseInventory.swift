@@ -49,14 +49,6 @@ public struct SignatureDatabaseInventory: Sendable {
         public var signatureCount: Int
         /// The file's size in bytes.
         public var fileSize: Int64
-
-        public init(fileName: String, format: String, path: String, signatureCount: Int, fileSize: Int64) {
-            self.fileName = fileName
-            self.format = format
-            self.path = path
-            self.signatureCount = signatureCount
-            self.fileSize = fileSize
-        }
     }
 
     /// One ignore-list entry and the file it is in.
