@@ -93,13 +93,6 @@ public struct ClamdClient: Sendable {
         }
     }
 
-    /// INSTREAM: opens the file at `path` and streams it.
-    public func scanInstream(path: String) throws(ClamdError) -> ScanVerdict {
-        let fd = try Self.openForScan(path)
-        defer { _ = Sys.close(fd) }
-        return try scanInstream(fileDescriptor: fd)
-    }
-
     /// FILDES: passes `fileDescriptor` to clamd over its unix socket, so clamd reads the file itself.
     /// Throws ``ClamdError/Code/unsupported`` on a TCP endpoint.
     public func scanFildes(fileDescriptor: Int32) throws(ClamdError) -> ScanVerdict {
@@ -109,13 +102,6 @@ public struct ClamdClient: Sendable {
         }
     }
 
-    /// FILDES: opens the file at `path` and passes its descriptor.
-    public func scanFildes(path: String) throws(ClamdError) -> ScanVerdict {
-        guard endpoint.canPassFileDescriptors else { throw endpoint.fildesUnsupported() }
-        let fd = try Self.openForScan(path)
-        defer { _ = Sys.close(fd) }
-        return try scanFildes(fileDescriptor: fd)
-    }
 
     /// Opens a session (IDSESSION) that keeps one connection for many commands.
     public func session() throws(ClamdError) -> ClamdSession {
@@ -143,9 +129,40 @@ public struct ClamdClient: Sendable {
         return try endpoint.verdict(reply, command: command)
     }
 
+
     static func openForScan(_ path: String) throws(ClamdError) -> Int32 {
         do { return try openRegularFile(path) } catch {
             throw ClamdError(.io, "cannot open \(PathEscaping.display(Array(path.utf8))) to scan: \(error)", cause: error)
         }
     }
 }
+
+/// What a client and a session both scan files with: INSTREAM and FILDES of an open file, and of
+/// a file by path (opened as a regular file, closed after the scan).
+public protocol ClamdFileScanning {
+    var endpoint: ClamdEndpoint { get }
+    /// INSTREAM: streams the file open at `fileDescriptor`.
+    func scanInstream(fileDescriptor: Int32) throws(ClamdError) -> ScanVerdict
+    /// FILDES: passes `fileDescriptor` to clamd over its unix socket.
+    func scanFildes(fileDescriptor: Int32) throws(ClamdError) -> ScanVerdict
+}
+
+extension ClamdFileScanning {
+    /// INSTREAM: opens the regular file at `path` and streams it.
+    public func scanInstream(path: String) throws(ClamdError) -> ScanVerdict {
+        let fd = try ClamdClient.openForScan(path)
+        defer { _ = Sys.close(fd) }
+        return try scanInstream(fileDescriptor: fd)
+    }
+
+    /// FILDES of the file at `path` (unix socket only: ``ErrorCode/unsupported`` on TCP, before
+    /// the file is opened).
+    public func scanFildes(path: String) throws(ClamdError) -> ScanVerdict {
+        guard endpoint.canPassFileDescriptors else { throw endpoint.fildesUnsupported() }
+        let fd = try ClamdClient.openForScan(path)
+        defer { _ = Sys.close(fd) }
+        return try scanFildes(fileDescriptor: fd)
+    }
+}
+
+extension ClamdClient: ClamdFileScanning {}

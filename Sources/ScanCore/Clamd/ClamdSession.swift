@@ -13,7 +13,7 @@ import Synchronization
 /// session) drops the connection, and the next command opens a new one. If clamd closed an idle
 /// session (its IdleTimeout) before a command got any reply, the command is retried once on a
 /// new connection; scanning is idempotent.
-public final class ClamdSession: Sendable {
+public final class ClamdSession: Sendable, ClamdFileScanning {
     public let client: ClamdClient
     public var endpoint: ClamdEndpoint { client.endpoint }
 
@@ -86,27 +86,12 @@ public final class ClamdSession: Sendable {
         }
     }
 
-    /// INSTREAM of the file at `path` inside the session.
-    public func scanInstream(path: String) throws(ClamdError) -> ScanVerdict {
-        let fd = try ClamdClient.openForScan(path)
-        defer { _ = Sys.close(fd) }
-        return try scanInstream(fileDescriptor: fd)
-    }
-
     /// FILDES of `fileDescriptor` inside the session (unix socket only).
     public func scanFildes(fileDescriptor: Int32) throws(ClamdError) -> ScanVerdict {
         guard endpoint.canPassFileDescriptors else { throw endpoint.fildesUnsupported() }
         return try scan(.fildes) { connection, id, deadline throws(ClamdError) in
             try connection.fildes(fileDescriptor, sessionID: id, until: deadline, timeout: client.timeouts.scan)
         }
-    }
-
-    /// FILDES of the file at `path` inside the session (unix socket only).
-    public func scanFildes(path: String) throws(ClamdError) -> ScanVerdict {
-        guard endpoint.canPassFileDescriptors else { throw endpoint.fildesUnsupported() }
-        let fd = try ClamdClient.openForScan(path)
-        defer { _ = Sys.close(fd) }
-        return try scanFildes(fileDescriptor: fd)
     }
 
     // MARK: Plumbing
