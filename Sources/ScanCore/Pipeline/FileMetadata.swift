@@ -30,17 +30,12 @@ public enum EntryKind: String, Sendable, Hashable {
         }
     }
 
+    /// From a getdents64 `d_type`: the `S_IFMT` bits of the mode shifted right by 12 (`IFTODT` in
+    /// dirent.h); nil for `DT_UNKNOWN` (the filesystem did not say) or any other type: stat it.
     init?(direntType: UInt8) {
-        switch Int32(direntType) {
-        case Int32(DT_REG): self = .regular
-        case Int32(DT_DIR): self = .directory
-        case Int32(DT_LNK): self = .symlink
-        case Int32(DT_FIFO): self = .fifo
-        case Int32(DT_SOCK): self = .socket
-        case Int32(DT_CHR): self = .characterDevice
-        case Int32(DT_BLK): self = .blockDevice
-        default: return nil  // DT_UNKNOWN: the filesystem did not say; stat it.
-        }
+        let kind = EntryKind(mode: UInt32(direntType) << 12)
+        guard kind != .unknown else { return nil }
+        self = kind
     }
 }
 
