@@ -111,6 +111,17 @@ public struct ClamdCollector: Collector {
         return CollectorResult(families: families, success: success, problems: problems)
     }
 
+    /// What a step after PING (VERSION, STATS) answered; nil when it was not asked or failed. A
+    /// disabled command (`COMMAND UNAVAILABLE`) is no problem; any other failure is one, named by `step`.
+    private static func answered<Value>(_ result: Result<Value, ClamdError>?, _ step: String, _ problems: inout [String]) -> Value? {
+        switch result {
+        case .success(let value): return value
+        case .failure(let error) where error.code == .commandDisabled: return nil
+        case .failure(let error): problems.append("\(step): \(error.description)"); return nil
+        case nil: return nil
+        }
+    }
+
     static func result(_ reading: Reading, endpoint: ClamdEndpoint) -> CollectorResult {
         var families: [MetricFamily] = []
         var problems: [String] = []
@@ -123,8 +134,7 @@ public struct ClamdCollector: Collector {
             families.append(.gauge("clamav_up", help: "1 if clamd answered PING with PONG in this scrape.", value: 1))
             families.append(.gauge("clamav_ping_duration_seconds", help: "Round trip of clamd's PING, connecting included.", value: duration.seconds))
         }
-        switch reading.version {
-        case .success(let version):
+        if let version = answered(reading.version, "VERSION", &problems) {
             families.append(.gauge("clamav_build_info", help: "clamd's engine version (VERSION); the value is always 1.", [([Label("version", version.engineVersion)], 1)]))
             let loaded = [Label("database", "daily"), Label("source", "loaded")]
             if let v = version.databaseVersion {
@@ -141,15 +151,8 @@ public struct ClamdCollector: Collector {
                     help: "Unix time the signature database was built: on disk (source=disk) or loaded in clamd (source=loaded, daily only).",
                     [(loaded, Double(t))]))
             }
-        case .failure(let error) where error.code == .commandDisabled:
-            break
-        case .failure(let error):
-            problems.append("VERSION: \(error.description)")
-        case nil:
-            break
         }
-        switch reading.stats {
-        case .success(let stats):
+        if let stats = answered(reading.stats, "STATS", &problems) {
             let threads: [(String, Int?)] = [("live", stats.threadsLive), ("idle", stats.threadsIdle), ("max", stats.threadsMax)]
             families.append(.gauge(
                 "clamav_threads", help: "clamd threads by state (STATS): live, idle and the max limit.",
@@ -170,12 +173,6 @@ public struct ClamdCollector: Collector {
             families.append(.gauge(
                 "clamav_longest_scan_seconds", help: "How long the longest-running scan in flight has been running (STATS task lines); 0 when none is.",
                 value: inFlight.first?.seconds ?? 0))
-        case .failure(let error) where error.code == .commandDisabled:
-            break
-        case .failure(let error):
-            problems.append("STATS: \(error.description)")
-        case nil:
-            break
         }
         return CollectorResult(families: families, success: problems.isEmpty, problems: problems)
     }
