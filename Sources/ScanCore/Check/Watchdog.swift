@@ -20,6 +20,8 @@ public final class Watchdog: Sendable {
     /// The time limit in seconds.
     public let seconds: Double
     private let exitCode: Int32
+    /// When it was armed (``MonotonicClock``).
+    private let started: Double
 
     /// Arms a watchdog that fires `seconds` from now (the process's monotonic clock).
     public init(seconds: Double, phase: String = "starting", exitCode: Int32 = ServiceState.unknown.exitCode) {
@@ -27,17 +29,8 @@ public final class Watchdog: Sendable {
         self.seconds = seconds
         self.exitCode = exitCode
         self.state = Mutex(State(phase: phase))
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(
-            &thread, nil,
-            { raw in
-                let watchdog = Unmanaged<Watchdog>.fromOpaque(raw!).takeRetainedValue()
-                watchdog.sleepThenFire()
-                return nil
-            }, box)
-        precondition(rc == 0, "cannot start the watchdog thread (error \(rc))")
-        pthread_detach(thread)
+        self.started = MonotonicClock.now()
+        spawnDetachedThread { [self] in sleepThenFire() }
     }
 
     /// What the check is doing now, named in the timeout message (`reading queue incoming`).
@@ -58,19 +51,8 @@ public final class Watchdog: Sendable {
     }
 
     private func sleepThenFire() {
-        var deadline = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &deadline)
-        // The options bound the limit (10^9 s); the clamp keeps the timespec arithmetic total anyway.
-        let limit = min(seconds, BoundedNumber.maximumSeconds)
-        let whole = Int(limit.rounded(.down))
-        let nanos = Int((limit - Double(whole)) * 1e9)
-        deadline.tv_sec += whole
-        deadline.tv_nsec += nanos
-        if deadline.tv_nsec >= 1_000_000_000 {
-            deadline.tv_sec += 1
-            deadline.tv_nsec -= 1_000_000_000
-        }
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
+        // The options bound the limit (10^9 s); the clamp keeps the deadline finite anyway.
+        MonotonicClock.sleep(until: started + min(seconds, BoundedNumber.maximumSeconds))
         state.withLock { current in
             if current.finished { return }
             let line = CheckReport.unknownLine(Watchdog.timeoutMessage(seconds: seconds, phase: current.phase))
@@ -81,17 +63,6 @@ public final class Watchdog: Sendable {
 
     /// Writes the whole string to a file descriptor, retrying short writes and EINTR.
     public static func writeAll(_ text: String, to fd: Int32) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        bytes.withUnsafeMutableBytes { buffer in
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += n
-            }
-        }
+        try? FileIO.writeAll(fd, Array(text.utf8), path: fd == 1 ? "standard output" : "descriptor \(fd)")
     }
 }

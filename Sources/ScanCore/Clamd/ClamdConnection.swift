@@ -71,7 +71,7 @@ final class ClamdConnection {
                         "clamd at \(endpoint) did not accept the connection before the deadline: its connection queue is full (clamd busy or hung; see MaxConnectionQueueLength)",
                         cause: Errno(code))
                 }
-                usleep(5_000)
+                sleepSeconds(0.005)
             default:
                 throw ClamdError.connecting(endpoint, errno: code)
             }

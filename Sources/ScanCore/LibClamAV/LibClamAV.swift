@@ -75,7 +75,7 @@ enum MessageCapture {
     }
 
     static func begin() -> Token {
-        let thread = UInt(pthread_self())
+        let thread = currentThreadID()
         let previous = buffers.withLock { buffers in
             let previous = buffers[thread]
             buffers[thread] = []
@@ -93,7 +93,7 @@ enum MessageCapture {
     }
 
     static func record(_ message: String) {
-        let thread = UInt(pthread_self())
+        let thread = currentThreadID()
         buffers.withLock { buffers in
             if buffers[thread] != nil { buffers[thread]!.append(message) }
         }

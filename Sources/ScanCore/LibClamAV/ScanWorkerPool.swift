@@ -207,7 +207,7 @@ public final class ScanWorkerPool: Sendable {
                     status = (try? Sys.waitpid(worker.pid).get().status) ?? status
                     break
                 }
-                usleep(2_000)
+                sleepSeconds(0.002)
                 continue
             }
             break

@@ -86,15 +86,12 @@ public struct DirectoryWalker: Sendable {
         queue.push([WalkDirectory(relativePath: [], firstComponentLength: 0)])
         let visitors = VisitorSlots((0..<threads).map { _ in makeVisitor() })
         let wantBirthTime = self.wantBirthTime
-        if threads == 1 {
-            Self.work(queue: queue, rootFD: rootFD, wantBirthTime: wantBirthTime, visitor: &visitors.values[0])
-        } else {
-            DispatchQueue.concurrentPerform(iterations: threads) { index in
-                var visitor = visitors.take(index)
-                Self.work(queue: queue, rootFD: rootFD, wantBirthTime: wantBirthTime, visitor: &visitor)
-                visitors.put(index, visitor)
-            }
+        let walk: @Sendable (Int) -> Void = { index in
+            var visitor = visitors.take(index)
+            Self.work(queue: queue, rootFD: rootFD, wantBirthTime: wantBirthTime, visitor: &visitor)
+            visitors.put(index, visitor)
         }
+        if threads == 1 { walk(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: walk) }
         return visitors.values
     }
 
@@ -202,68 +199,43 @@ public struct DirectoryWalker: Sendable {
 
 /// The directories still to visit, shared by the walker threads (a LIFO stack, so memory stays
 /// proportional to the tree's breadth along one path rather than its size).
-final class WorkQueue: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    private var condition = pthread_cond_t()
-    private var stack: [WalkDirectory] = []
-    private var inProgress = 0
-
-    init() {
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&condition, nil)
+final class WorkQueue: Sendable {
+    private struct State {
+        var stack: [WalkDirectory] = []
+        var inProgress = 0
     }
 
-    deinit {
-        pthread_cond_destroy(&condition)
-        pthread_mutex_destroy(&mutex)
-    }
+    private let state = ConditionLock(State())
+
+    init() {}
 
     func push(_ items: [WalkDirectory]) {
-        pthread_mutex_lock(&mutex)
-        stack.append(contentsOf: items)
-        pthread_cond_broadcast(&condition)
-        pthread_mutex_unlock(&mutex)
+        state.withLock(notify: true) { $0.stack.append(contentsOf: items) }
     }
 
     /// The next directory, or nil once the stack is empty and no thread can add more.
     func pop() -> WalkDirectory? {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        while stack.isEmpty {
-            if inProgress == 0 { return nil }
-            pthread_cond_wait(&condition, &mutex)
+        state.withLock(waitingWhile: { $0.stack.isEmpty && $0.inProgress > 0 }) { state in
+            guard !state.stack.isEmpty else { return nil }
+            state.inProgress += 1
+            return state.stack.removeLast()
         }
-        inProgress += 1
-        return stack.removeLast()
     }
 
     /// Marks one popped directory done and adds its subdirectories.
     func finish(pushing children: [WalkDirectory]) {
-        pthread_mutex_lock(&mutex)
-        stack.append(contentsOf: children)
-        inProgress -= 1
-        if !children.isEmpty || (inProgress == 0 && stack.isEmpty) {
-            pthread_cond_broadcast(&condition)
+        state.withLock(notify: true) { state in
+            state.stack.append(contentsOf: children)
+            state.inProgress -= 1
         }
-        pthread_mutex_unlock(&mutex)
     }
 }
 
 /// One visitor slot per thread; each index is touched by one thread only.
 final class VisitorSlots<V>: @unchecked Sendable {
-    var values: [V]
-    private var mutex = pthread_mutex_t()
-    init(_ values: [V]) {
-        self.values = values
-        pthread_mutex_init(&mutex, nil)
-    }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func take(_ index: Int) -> V {
-        pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }
-        return values[index]
-    }
-    func put(_ index: Int, _ value: V) {
-        pthread_mutex_lock(&mutex); defer { pthread_mutex_unlock(&mutex) }
-        values[index] = value
-    }
+    private let slots: ConditionLock<[V]>
+    init(_ values: [V]) { slots = ConditionLock(values) }
+    var values: [V] { slots.withLock { $0 } }
+    func take(_ index: Int) -> V { slots.withLock { $0[index] } }
+    func put(_ index: Int, _ value: V) { slots.withLock { $0[index] = value } }
 }

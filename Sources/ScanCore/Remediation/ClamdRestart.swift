@@ -32,7 +32,7 @@ public enum ClamdRestart {
     public static func waitForPong(_ client: ClamdClient, deadline: Double, settle: Double = 0) -> Wait {
         let started = MonotonicClock.now()
         var lastError: String?
-        if settle > 0 { usleep(UInt32(settle * 1_000_000)) }
+        sleepSeconds(settle)
         while MonotonicClock.now() - started < deadline {
             do {
                 _ = try client.ping()
@@ -42,7 +42,7 @@ public enum ClamdRestart {
             } catch {
                 lastError = error.message
             }
-            usleep(100_000)
+            sleepSeconds(0.1)
         }
         return Wait(secondsToPong: nil, version: nil, lastError: lastError)
     }

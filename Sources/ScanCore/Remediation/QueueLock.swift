@@ -52,7 +52,7 @@ public final class QueueLock: @unchecked Sendable {
             } catch {
                 if error.code != .lockHeld || MonotonicClock.now() >= deadline { throw error }
             }
-            usleep(20_000)
+            sleepSeconds(0.02)
         }
     }
 

@@ -4,6 +4,11 @@ import Synchronization
 import Glibc
 #endif
 
+// Threads, their locks and sleeping: the one place ScanCore calls pthread and nanosleep. Threads
+// are plain pthreads (not Dispatch or Tasks) where a thread must block in a system call or a C
+// library (libclamav, a hung NFS stat) without starving a cooperative pool. A failure to create a
+// thread or a mutex is a precondition failure: there is nothing useful to do without it.
+
 /// A value guarded by a mutex with one condition variable (pthread): the blocking hand-offs
 /// between the rescan's walking thread and its scanning threads. `Synchronization.Mutex` has no
 /// condition variable, so waiting for a state change needs this.
@@ -55,55 +60,6 @@ final class ConditionLock<State>: @unchecked Sendable {
     }
 }
 
-/// A blocking FIFO for worker threads: `pop` waits for an item and returns nil once the queue is
-/// closed and empty.
-final class BlockingQueue<Item: Sendable>: Sendable {
-    private struct Contents {
-        var items: [Item] = []
-        var head = 0
-        var closed = false
-        var waiting: Int { items.count - head }
-    }
-
-    private let contents = ConditionLock(Contents())
-
-    init() {}
-
-    func push(_ item: Item) {
-        contents.withLock(notify: true) { $0.items.append(item) }
-    }
-
-    /// No more items; with `discardingWaiting`, the items not yet taken are dropped.
-    func close(discardingWaiting: Bool = false) {
-        contents.withLock(notify: true) { contents in
-            contents.closed = true
-            if discardingWaiting {
-                contents.items.removeAll()
-                contents.head = 0
-            }
-        }
-    }
-
-    /// Blocks while `limit` or more items wait to be taken.
-    func waitUntilWaiting(fewerThan limit: Int) {
-        contents.wait { $0.waiting >= limit && !$0.closed }
-    }
-
-    func pop() -> Item? {
-        // A producer may wait for room: every pop notifies.
-        contents.withLock(waitingWhile: { $0.waiting == 0 && !$0.closed }, notify: true) { contents in
-            guard contents.head < contents.items.count else { return nil }
-            let item = contents.items[contents.head]
-            contents.head += 1
-            if contents.head > 1024 && contents.head * 2 > contents.items.count {
-                contents.items.removeFirst(contents.head)
-                contents.head = 0
-            }
-            return item
-        }
-    }
-}
-
 private final class ThreadBody {
     let body: () -> Void
     init(_ body: @escaping () -> Void) { self.body = body }
@@ -122,6 +78,12 @@ func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
     return thread
 }
 
+/// Starts a detached thread running `body` (the watchdog's): nobody joins it.
+func spawnDetachedThread(_ body: @escaping @Sendable () -> Void) {
+    let thread = spawnThread(body)
+    pthread_detach(thread)
+}
+
 /// Waits for a thread started by ``spawnThread(_:)`` to end.
 func joinThread(_ thread: pthread_t) {
     pthread_join(thread, nil)
@@ -135,20 +97,5 @@ func sleepSeconds(_ seconds: Double) {
     while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
 }
 
-/// `--max-rate`: each file waits until the bytes before it have had their time.
-final class Pacer: Sendable {
-    private let rate: Double
-    private let next = Mutex<Double>(0)
-
-    init(rate: Double) { self.rate = max(1, rate) }
-
-    func take(bytes: Int64) {
-        let now = MonotonicClock.now()
-        let start = next.withLock { next -> Double in
-            let start = max(next, now)
-            next = start + Double(bytes) / rate
-            return start
-        }
-        if start > now { sleepSeconds(start - now) }
-    }
-}
+/// An identifier of the calling thread, unique among the threads alive (pthread_self).
+func currentThreadID() -> UInt { UInt(pthread_self()) }
